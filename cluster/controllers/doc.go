@@ -1,0 +1,62 @@
+// Package controllers holds what every controller of Seven shares — the work
+// queue loop, expectations, ownership (adopt/release) and event recording — and
+// states the conventions each controller package under it follows.
+//
+// # Layout
+//
+// Each controller is one package, cluster/controllers/<name>:
+//
+//	doc.go         package comment: what the controller owns, which kinds it watches
+//	controller.go  Config, New, Start, informer handlers, the sync loop (I/O only)
+//	decide.go      pure decision functions: state in, "what should change" out
+//	decide_test.go table tests of decide.go (no API server, no goroutines)
+//	*_api_test.go  API-level tests against apiservertest (real API server, no fakes)
+//
+// # Config, New, Start
+//
+//	type Config struct {
+//		Client    kubernetes.Interface
+//		Informers informers.SharedInformerFactory // shared; the manager starts it
+//		Timings   timings.Timings
+//		Logger    *slog.Logger        // nil: slog.Default()
+//		Workers   int                 // 0: a default
+//		Clock     clock.Clock         // nil: clock.RealClock{}
+//		Recorder  events.EventRecorder // nil: Start records to the API itself
+//	}
+//	func New(cfg Config) (*Controller, error) // validates, fills defaults, registers informer handlers
+//	func (c *Controller) Start(ctx context.Context) error
+//
+// New must only register handlers (Informers.Core().V1().Pods().Informer()…):
+// the manager calls every New first and then starts the shared factory, so a
+// controller never calls Informers.Start itself. Start waits for its informers
+// to sync (WaitForCacheSync), runs Workers workers with RunWorkers, and returns
+// nil once ctx is done. To use a controller alone (tests), call New, then
+// Informers.Start(ctx.Done()), then Start.
+//
+// # Reconcile contract
+//
+// Controllers are level based: handlers only enqueue a key (namespace/name of
+// the object the controller owns, see Key); a worker reads the informer state
+// for that key, calls a pure function of decide.go and applies its result
+// through the API. The sync function given to RunWorkers returns:
+//   - nil: done; the key's back-off is reset (Forget);
+//   - an error: the key is requeued with rate-limited exponential back-off
+//     (NewQueue) and the error is logged;
+//   - RequeueAfter(d): done for now, look again after d (deadlines, minReadySeconds).
+//
+// Work that needs the cache to have seen the controller's own writes (pods it
+// created or deleted) uses Expectations, so a controller never creates twice
+// before its informer catches up. Ownership follows Kubernetes: a controller
+// claims objects through ClaimObjects (adopt matching orphans, release objects
+// whose labels stopped matching) and creates dependents with
+// metav1.NewControllerRef (controller=true, blockOwnerDeletion=true).
+//
+// Events go through client-go's events.EventRecorder: reason in UpperCamelCase,
+// note a short sentence (e.g. "SuccessfulCreate", "Created pod: web-x7k2p").
+//
+// # Manager
+//
+// cluster/controllers/manager runs the controllers: its registry maps a name
+// ("replicaset", "deployment", …) to a constructor taking a manager.Context; a
+// new controller adds one line there.
+package controllers
