@@ -1,0 +1,257 @@
+package image
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"runtime"
+	"strings"
+
+	"github.com/distribution/reference"
+	"github.com/klauspost/compress/zstd"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Import adds the images of an OCI image-layout tarball (gzip- or
+// zstd-compressed or not) and returns their normalised references, in the
+// order of index.json. Each image's name comes from its index.json
+// annotations: io.containerd.image.name, or else an
+// org.opencontainers.image.ref.name that is a full reference (a bare tag
+// names nothing). A multi-platform index contributes the manifest for this
+// platform. Blobs are verified against their digests; a reference already
+// present is replaced.
+func (s *Store) Import(r io.Reader) ([]string, error) {
+	refs, err := s.importLayout(r)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	return refs, nil
+}
+
+func (s *Store) importLayout(r io.Reader) ([]string, error) {
+	rd, closeRd, err := decompress(r)
+	if err != nil {
+		return nil, err
+	}
+	defer closeRd()
+	tr := tar.NewReader(rd)
+	var indexJSON []byte
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read tarball: %w", err)
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			continue
+		}
+		name := strings.TrimPrefix(path.Clean("/"+hdr.Name), "/")
+		switch {
+		case name == "index.json":
+			if indexJSON, err = readAllLimited(tr, maxJSON); err != nil {
+				return nil, fmt.Errorf("index.json: %w", err)
+			}
+		case name == ocispec.ImageLayoutFile:
+			var layout ocispec.ImageLayout
+			data, err := readAllLimited(tr, maxJSON)
+			if err == nil {
+				err = json.Unmarshal(data, &layout)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("oci-layout: %w", err)
+			}
+			if layout.Version != ocispec.ImageLayoutVersion {
+				return nil, fmt.Errorf("oci-layout: unsupported version %q", layout.Version)
+			}
+		case strings.HasPrefix(name, "blobs/"):
+			alg, hex, _ := strings.Cut(strings.TrimPrefix(name, "blobs/"), "/")
+			d := digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)
+			if err := checkDigest(d); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			if err := s.putBlob(d, tr); err != nil {
+				return nil, err
+			}
+		}
+		// Anything else (Docker's manifest.json, repositories, layer
+		// directories) is not needed.
+	}
+	if indexJSON == nil {
+		return nil, errors.New("not an OCI image layout: no index.json")
+	}
+	var index ocispec.Index
+	if err := json.Unmarshal(indexJSON, &index); err != nil {
+		return nil, fmt.Errorf("index.json: %w", err)
+	}
+
+	// Check every image before naming any, so a bad tarball changes no name.
+	var recs []record
+	for _, desc := range index.Manifests {
+		name := imageName(desc.Annotations)
+		if name == "" {
+			return nil, fmt.Errorf("manifest %s: no image name in index.json (annotation %s, or a full %s)",
+				desc.Digest, AnnotationImageName, ocispec.AnnotationRefName)
+		}
+		named, err := parseRef(name)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := s.checkImage(desc.Digest, 0)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", named, err)
+		}
+		if c, ok := named.(reference.Canonical); ok && c.Digest() != rec.Manifest {
+			return nil, fmt.Errorf("%s: the manifest's digest is %s", named, rec.Manifest)
+		}
+		rec.Ref = named.String()
+		recs = append(recs, rec)
+	}
+	refs := make([]string, 0, len(recs))
+	for _, rec := range recs {
+		if err := s.writeRecord(rec); err != nil {
+			return nil, err
+		}
+		refs = append(refs, rec.Ref)
+	}
+	return refs, nil
+}
+
+// imageName is the name index.json gives a manifest, or "".
+func imageName(annotations map[string]string) string {
+	if n := annotations[AnnotationImageName]; n != "" {
+		return n
+	}
+	if n := annotations[ocispec.AnnotationRefName]; strings.ContainsAny(n, "/:@") {
+		return n
+	}
+	return ""
+}
+
+// manifestOrIndex holds the fields that tell an image manifest from an index
+// (OCI or Docker media types alike).
+type manifestOrIndex struct {
+	Manifests []ocispec.Descriptor `json:"manifests"`
+	Config    *ocispec.Descriptor  `json:"config"`
+}
+
+// checkImage follows d (a manifest, or an index to this platform's manifest)
+// and checks that the manifest, its config and its layers are all stored. It
+// returns the record of the image, without its Ref.
+func (s *Store) checkImage(d digest.Digest, depth int) (record, error) {
+	if err := checkDigest(d); err != nil {
+		return record{}, err
+	}
+	var mi manifestOrIndex
+	if err := s.readJSONBlob(d, &mi); err != nil {
+		return record{}, err
+	}
+	if mi.Config == nil {
+		if depth >= 2 || len(mi.Manifests) == 0 {
+			return record{}, fmt.Errorf("blob %s is neither an image manifest nor an index", d)
+		}
+		next, err := s.pickPlatform(mi.Manifests)
+		if err != nil {
+			return record{}, fmt.Errorf("index %s: %w", d, err)
+		}
+		return s.checkImage(next, depth+1)
+	}
+	var m ocispec.Manifest
+	if err := s.readJSONBlob(d, &m); err != nil {
+		return record{}, err
+	}
+	if err := checkDescriptors(m); err != nil {
+		return record{}, err
+	}
+	if _, err := s.readConfig(m); err != nil {
+		return record{}, err
+	}
+	rec := record{Manifest: d, Config: m.Config.Digest}
+	for _, l := range m.Layers {
+		if !s.hasBlob(l.Digest) {
+			return record{}, fmt.Errorf("layer %s is missing from the tarball", l.Digest)
+		}
+		rec.Size += l.Size
+	}
+	return rec, nil
+}
+
+// pickPlatform chooses, among an index's manifests, the one for this
+// platform whose blob is present; an index of one manifest gives that one.
+func (s *Store) pickPlatform(manifests []ocispec.Descriptor) (digest.Digest, error) {
+	for _, m := range manifests {
+		p := m.Platform
+		if p != nil && p.OS == runtime.GOOS && p.Architecture == runtime.GOARCH && s.hasBlob(m.Digest) {
+			return m.Digest, nil
+		}
+	}
+	if len(manifests) == 1 {
+		return manifests[0].Digest, nil
+	}
+	return "", fmt.Errorf("no manifest for %s/%s", runtime.GOOS, runtime.GOARCH)
+}
+
+// checkDescriptors checks that a manifest names its blobs with digests the
+// store can hold, so that no digest turns into a path outside it.
+func checkDescriptors(m ocispec.Manifest) error {
+	if err := checkDigest(m.Config.Digest); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	for _, l := range m.Layers {
+		if err := checkDigest(l.Digest); err != nil {
+			return fmt.Errorf("layer: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkDigest accepts well-formed sha256 digests only.
+func checkDigest(d digest.Digest) error {
+	if err := d.Validate(); err != nil {
+		return fmt.Errorf("bad digest %q: %w", d, err)
+	}
+	if d.Algorithm() != digest.SHA256 {
+		return fmt.Errorf("unsupported digest algorithm in %q", d)
+	}
+	return nil
+}
+
+// decompress returns a reader of r's content, decompressing gzip or zstd if
+// its first bytes say so, and a function releasing the decompressor.
+func decompress(r io.Reader) (io.Reader, func(), error) {
+	br := bufio.NewReader(r)
+	magic, _ := br.Peek(4)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, fmt.Errorf("gzip: %w", err)
+		}
+		return zr, func() { zr.Close() }, nil
+	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, nil, fmt.Errorf("zstd: %w", err)
+		}
+		return zr, zr.Close, nil
+	default:
+		return br, func() {}, nil
+	}
+}
+
+// readAllLimited reads r to its end, failing beyond limit bytes.
+func readAllLimited(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err == nil && int64(len(data)) > limit {
+		err = fmt.Errorf("larger than %d bytes", limit)
+	}
+	return data, err
+}
