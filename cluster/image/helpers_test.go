@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -23,10 +24,11 @@ type entry struct {
 	mode int64
 }
 
-// layer is a test layer, gzip-compressed or not.
+// layer is a test layer, gzip- or zstd-compressed or not.
 type layer struct {
 	entries []entry
 	gzip    bool
+	zstd    bool
 }
 
 // tarBytes returns a tar of entries.
@@ -91,8 +93,11 @@ func layoutTar(t testing.TB, annotations map[string]string, cfg ocispec.ImageCon
 		raw := tarBytes(t, l.entries)
 		img.RootFS.DiffIDs = append(img.RootFS.DiffIDs, digest.FromBytes(raw))
 		mt := ocispec.MediaTypeImageLayer
-		if l.gzip {
+		switch {
+		case l.gzip:
 			raw, mt = gzipBytes(t, raw), ocispec.MediaTypeImageLayerGzip
+		case l.zstd:
+			raw, mt = zstdBytes(t, raw), ocispec.MediaTypeImageLayerZstd
 		}
 		descs = append(descs, ocispec.Descriptor{MediaType: mt, Digest: add(raw), Size: int64(len(raw))})
 	}
@@ -116,6 +121,16 @@ func layoutTar(t testing.TB, annotations map[string]string, cfg ocispec.ImageCon
 		files = append(files, entry{name: "blobs/sha256/" + d.Encoded(), body: string(data)})
 	}
 	return tarBytes(t, files)
+}
+
+func zstdBytes(t testing.TB, data []byte) []byte {
+	t.Helper()
+	zw, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zw.Close()
+	return zw.EncodeAll(data, nil)
 }
 
 func mustJSON(t testing.TB, v any) []byte {

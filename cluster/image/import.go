@@ -26,7 +26,8 @@ import (
 // org.opencontainers.image.ref.name that is a full reference (a bare tag
 // names nothing). A multi-platform index contributes the manifest for this
 // platform. Blobs are verified against their digests; a reference already
-// present is replaced.
+// present is replaced. Docker's legacy archive (manifest.json without
+// index.json, written by docker save before Docker 25) is not supported.
 func (s *Store) Import(r io.Reader) ([]string, error) {
 	refs, err := s.importLayout(r)
 	if err != nil {

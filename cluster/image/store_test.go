@@ -3,12 +3,14 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -146,6 +148,7 @@ func TestImportCompressed(t *testing.T) {
 	layers := []layer{
 		{entries: []entry{{name: "a", body: "from a gzip layer"}}, gzip: true},
 		{entries: []entry{{name: "b", body: "from a plain layer"}}},
+		{entries: []entry{{name: "c", body: "from a zstd layer"}}, zstd: true},
 	}
 	tarball := gzipBytes(t, layoutTar(t, named("app:v1"), ocispec.ImageConfig{Cmd: []string{"run"}}, layers))
 	s := openStore(t)
@@ -156,9 +159,57 @@ func TestImportCompressed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"a": "from a gzip layer", "b": "from a plain layer"}
+	want := map[string]string{"a": "from a gzip layer", "b": "from a plain layer", "c": "from a zstd layer"}
 	if got := readTree(t, img.RootFS); !maps.Equal(got, want) {
 		t.Errorf("rootfs %v, want %v", got, want)
+	}
+}
+
+func TestImportMultiPlatform(t *testing.T) {
+	single := layoutTar(t, nil, ocispec.ImageConfig{Cmd: []string{"mine"}}, []layer{{entries: []entry{{name: "f", body: "x"}}}})
+	// Re-wrap the single manifest in a platform index, next to a manifest
+	// for another platform whose blobs the tarball lacks (as docker save does).
+	var entries []entry
+	var index ocispec.Index
+	tr := tar.NewReader(bytes.NewReader(single))
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			break
+		}
+		data := new(bytes.Buffer)
+		data.ReadFrom(tr)
+		if hdr.Name == "index.json" {
+			if err := json.Unmarshal(data.Bytes(), &index); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		entries = append(entries, entry{name: hdr.Name, body: data.String()})
+	}
+	mine := index.Manifests[0]
+	mine.Platform = &ocispec.Platform{OS: runtime.GOOS, Architecture: runtime.GOARCH}
+	other := ocispec.Descriptor{
+		MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromString("elsewhere"), Size: 9,
+		Platform: &ocispec.Platform{OS: "plan9", Architecture: "mips"},
+	}
+	nested := mustJSON(t, ocispec.Index{Versioned: index.Versioned, MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{other, mine}})
+	nd := digest.FromBytes(nested)
+	top := mustJSON(t, ocispec.Index{Versioned: index.Versioned, Manifests: []ocispec.Descriptor{{
+		MediaType: ocispec.MediaTypeImageIndex, Digest: nd, Size: int64(len(nested)), Annotations: named("multi:1"),
+	}}})
+	entries = append(entries, entry{name: "blobs/sha256/" + nd.Encoded(), body: string(nested)}, entry{name: "index.json", body: string(top)})
+
+	s := openStore(t)
+	if _, err := s.Import(bytes.NewReader(tarBytes(t, entries))); err != nil {
+		t.Fatal(err)
+	}
+	img, err := s.Get("multi:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Digest != mine.Digest.String() || !reflect.DeepEqual(img.Config.Cmd, []string{"mine"}) {
+		t.Errorf("picked %s %+v, want %s", img.Digest, img.Config, mine.Digest)
 	}
 }
 
@@ -329,7 +380,9 @@ func TestUnpackRejectsEscapes(t *testing.T) {
 			{entries: []entry{{name: "s", typ: tar.TypeSymlink, link: "../../../../../../../../" + outside}}},
 			{entries: []entry{{name: "s/escaped", body: "x"}}},
 		},
-		"whiteout out": {{entries: []entry{{name: "s", typ: tar.TypeSymlink, link: outside}}}, {entries: []entry{{name: "s/.wh.keep"}}}},
+		"whiteout of the root":   {{entries: []entry{{name: "f", body: "x"}}}, {entries: []entry{{name: ".wh.."}}}},
+		"whiteout of the parent": {{entries: []entry{{name: "a/f", body: "x"}}}, {entries: []entry{{name: "a/.wh..."}}}},
+		"whiteout out":           {{entries: []entry{{name: "s", typ: tar.TypeSymlink, link: outside}}}, {entries: []entry{{name: "s/.wh.keep"}}}},
 	} {
 		if err := os.WriteFile(filepath.Join(outside, "keep"), []byte("k"), 0o644); err != nil {
 			t.Fatal(err)

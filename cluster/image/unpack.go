@@ -152,7 +152,11 @@ func applyLayer(root *os.Root, r io.Reader) error {
 			opaque = append(opaque, dir)
 			continue
 		case strings.HasPrefix(base, whiteoutPrefix):
-			target := path.Join(dir, strings.TrimPrefix(base, whiteoutPrefix))
+			hidden := strings.TrimPrefix(base, whiteoutPrefix)
+			if hidden == "" || hidden == "." || hidden == ".." {
+				return fmt.Errorf("%w: whiteout %q", errUnsafePath, hdr.Name)
+			}
+			target := path.Join(dir, hidden)
 			if err := root.RemoveAll(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("whiteout %s: %w", name, err)
 			}
