@@ -39,11 +39,11 @@ const (
 
 // annotations of a Deployment never copied onto its ReplicaSets.
 var notCopied = map[string]bool{
-	corev1.LastAppliedConfigAnnotation: true,
-	RevisionAnnotation:                 true,
-	RevisionHistoryAnnotation:          true,
-	DesiredReplicasAnnotation:          true,
-	MaxReplicasAnnotation:              true,
+	corev1.LastAppliedConfigAnnotation:  true,
+	RevisionAnnotation:                  true,
+	RevisionHistoryAnnotation:           true,
+	DesiredReplicasAnnotation:           true,
+	MaxReplicasAnnotation:               true,
 	"deprecated.deployment.rollback.to": true,
 }
 
