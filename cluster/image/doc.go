@@ -2,7 +2,8 @@
 // the format `docker save`, `skopeo copy … oci-archive:` and `seven image
 // import` exchange.
 //
-// Build writes a one-layer image as an OCI layout tarball. Store is a node's
+// Build writes a one-layer image as an OCI layout tarball. Import also reads
+// Docker's legacy `docker save` archive (manifest.json, before Docker 25). Store is a node's
 // local image store: Import adds the images of a tarball, Get resolves a
 // reference to an Image whose RootFS is a directory with the layers unpacked,
 // List enumerates. EnsureFixtures puts the fixture images on a node.
@@ -28,6 +29,7 @@
 // an absolute symlink is rejected rather than resolved inside the rootfs).
 //
 // Files: ref.go (reference normalisation), build.go (Build), store.go (Open,
-// Get, List, records and blobs), import.go (Import), unpack.go (layers onto a
-// rootfs), fixtures.go (EnsureFixtures).
+// Get, List, records and blobs), import.go (Import), docker_archive.go (the
+// legacy docker save format), unpack.go (layers onto a rootfs), fixtures.go
+// (EnsureFixtures).
 package image

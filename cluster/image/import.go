@@ -20,14 +20,18 @@ import (
 )
 
 // Import adds the images of an OCI image-layout tarball (gzip- or
-// zstd-compressed or not) and returns their normalised references, in the
+// zstd-compressed or not; layers likewise) and returns their normalised references, in the
 // order of index.json. Each image's name comes from its index.json
 // annotations: io.containerd.image.name, or else an
 // org.opencontainers.image.ref.name that is a full reference (a bare tag
 // names nothing). A multi-platform index contributes the manifest for this
 // platform. Blobs are verified against their digests; a reference already
-// present is replaced. Docker's legacy archive (manifest.json without
-// index.json, written by docker save before Docker 25) is not supported.
+// present is replaced.
+//
+// Docker's legacy archive (manifest.json without index.json, what docker save
+// wrote before Docker 25) is accepted too: its images are named by their
+// RepoTags, and each gets an OCI manifest made up from manifest.json, so its
+// Digest is not the one a registry would show.
 func (s *Store) Import(r io.Reader) ([]string, error) {
 	refs, err := s.importLayout(r)
 	if err != nil {
@@ -42,23 +46,66 @@ func (s *Store) importLayout(r io.Reader) ([]string, error) {
 		return nil, err
 	}
 	defer closeRd()
-	tr := tar.NewReader(rd)
-	var indexJSON []byte
+	tb, err := s.readTarball(tar.NewReader(rd))
+	if err != nil {
+		return nil, err
+	}
+	// Check every image before naming any, so a bad tarball changes no name.
+	var recs []record
+	switch {
+	case tb.index != nil:
+		recs, err = s.layoutRecords(tb.index)
+	case tb.dockerManifest != nil:
+		recs, err = s.dockerRecords(tb)
+	default:
+		err = errors.New("not an image tarball: no index.json (OCI layout) nor manifest.json (docker save)")
+	}
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]string, 0, len(recs))
+	for _, rec := range recs {
+		if err := s.writeRecord(rec); err != nil {
+			return nil, err
+		}
+		refs = append(refs, rec.Ref)
+	}
+	return refs, nil
+}
+
+// tarball is what Import keeps of a tarball once its blobs are stored.
+type tarball struct {
+	index []byte // index.json
+	// Docker's legacy archive: manifest.json, the JSON files it names, its
+	// other files (stored as blobs, by digest) and its symlinks.
+	dockerManifest []byte
+	jsonFiles      map[string][]byte
+	files          map[string]ocispec.Descriptor
+	links          map[string]string
+}
+
+// readTarball reads a tarball through, storing its blobs.
+func (s *Store) readTarball(tr *tar.Reader) (*tarball, error) {
+	tb := &tarball{jsonFiles: map[string][]byte{}, files: map[string]ocispec.Descriptor{}, links: map[string]string{}}
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return tb, nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read tarball: %w", err)
 		}
+		name := strings.TrimPrefix(path.Clean("/"+hdr.Name), "/")
+		if hdr.Typeflag == tar.TypeSymlink {
+			tb.links[name] = hdr.Linkname
+			continue
+		}
 		if hdr.Typeflag != tar.TypeReg {
 			continue
 		}
-		name := strings.TrimPrefix(path.Clean("/"+hdr.Name), "/")
 		switch {
 		case name == "index.json":
-			if indexJSON, err = readAllLimited(tr, maxJSON); err != nil {
+			if tb.index, err = readAllLimited(tr, maxJSON); err != nil {
 				return nil, fmt.Errorf("index.json: %w", err)
 			}
 		case name == ocispec.ImageLayoutFile:
@@ -82,19 +129,31 @@ func (s *Store) importLayout(r io.Reader) ([]string, error) {
 			if err := s.putBlob(d, tr); err != nil {
 				return nil, err
 			}
+		case name == "manifest.json":
+			if tb.dockerManifest, err = readAllLimited(tr, maxJSON); err != nil {
+				return nil, fmt.Errorf("manifest.json: %w", err)
+			}
+		case strings.HasSuffix(name, ".json"):
+			if tb.jsonFiles[name], err = readAllLimited(tr, maxJSON); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+		case path.Base(name) == "layer.tar":
+			desc, err := s.putBlobByContent(tr)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			tb.files[name] = desc
 		}
-		// Anything else (Docker's manifest.json, repositories, layer
-		// directories) is not needed.
+		// Anything else (repositories, <layer>/json, VERSION) is not needed.
 	}
-	if indexJSON == nil {
-		return nil, errors.New("not an OCI image layout: no index.json")
-	}
+}
+
+// layoutRecords checks the images of an OCI layout's index.json.
+func (s *Store) layoutRecords(indexJSON []byte) ([]record, error) {
 	var index ocispec.Index
 	if err := json.Unmarshal(indexJSON, &index); err != nil {
 		return nil, fmt.Errorf("index.json: %w", err)
 	}
-
-	// Check every image before naming any, so a bad tarball changes no name.
 	var recs []record
 	for _, desc := range index.Manifests {
 		name := imageName(desc.Annotations)
@@ -116,14 +175,7 @@ func (s *Store) importLayout(r io.Reader) ([]string, error) {
 		rec.Ref = named.String()
 		recs = append(recs, rec)
 	}
-	refs := make([]string, 0, len(recs))
-	for _, rec := range recs {
-		if err := s.writeRecord(rec); err != nil {
-			return nil, err
-		}
-		refs = append(refs, rec.Ref)
-	}
-	return refs, nil
+	return recs, nil
 }
 
 // imageName is the name index.json gives a manifest, or "".

@@ -302,6 +302,37 @@ func (s *Store) putBlob(d digest.Digest, r io.Reader) error {
 	return err
 }
 
+// putBlobByContent stores the content of r as a blob and returns its
+// descriptor (an uncompressed layer's media type).
+func (s *Store) putBlobByContent(r io.Reader) (ocispec.Descriptor, error) {
+	f, err := os.CreateTemp(s.tmpDir(), "blob-")
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	d := digest.NewDigest(digest.SHA256, h)
+	if err == nil {
+		err = os.Rename(f.Name(), s.blobPath(d))
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return ocispec.Descriptor{}, err
+	}
+	return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: d, Size: n}, nil
+}
+
+func (s *Store) blobSize(d digest.Digest) (int64, error) {
+	fi, err := os.Stat(s.blobPath(d))
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
 func (s *Store) hasBlob(d digest.Digest) bool {
 	fi, err := os.Stat(s.blobPath(d))
 	return err == nil && fi.Mode().IsRegular()
