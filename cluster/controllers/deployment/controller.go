@@ -2,6 +2,7 @@ package deployment
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -315,9 +316,18 @@ func (c *Controller) apply(ctx context.Context, key string, d *appsv1.Deployment
 	now := c.cfg.Clock.Now()
 	client := c.cfg.Client.AppsV1().ReplicaSets(d.Namespace)
 	for _, rs := range plan.Update {
-		updated, err := client.Update(ctx, rs, metav1.UpdateOptions{})
+		// A merge patch, not an update: the ReplicaSet controller writes
+		// status all the time, and the plan does not depend on it.
+		patch, err := json.Marshal(map[string]any{
+			"metadata": map[string]any{"annotations": rs.Annotations},
+			"spec":     map[string]any{"replicas": rsReplicas(rs), "minReadySeconds": rs.Spec.MinReadySeconds},
+		})
 		if err != nil {
-			return fmt.Errorf("update replicaset %s: %w", rs.Name, err)
+			return fmt.Errorf("replicaset patch: %w", err)
+		}
+		updated, err := client.Patch(ctx, rs.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+		if err != nil {
+			return fmt.Errorf("scale replicaset %s: %w", rs.Name, err)
 		}
 		c.writes.record(key, rs.Name, updated.Generation, now)
 	}
