@@ -1,0 +1,357 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/project-seven/seven/cluster/kubelet/crilog"
+)
+
+func TestMain(m *testing.M) {
+	ReexecMain()
+	os.Exit(m.Run())
+}
+
+var (
+	buildOnce sync.Once
+	appPath   string
+	buildErr  error
+	buildDir  string
+)
+
+// rootfs returns an image-like directory holding the static test app at /bin/app.
+func rootfs(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "runtime-app-")
+		if buildErr != nil {
+			return
+		}
+		appPath = filepath.Join(buildDir, "app")
+		cmd := exec.Command("go", "build", "-o", appPath, "./testdata/app")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = err
+			appPath = string(out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build test app: %v\n%s", buildErr, appPath)
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(appPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bin", "app"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func newRuntime(t *testing.T, isolation string) *Process {
+	t.Helper()
+	if isolation == IsolationNamespaces && os.Geteuid() != 0 {
+		t.Skip("namespace isolation needs root; the non-root fallback is tested separately")
+	}
+	p, err := New(Config{Root: t.TempDir(), Isolation: isolation, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopAll(t, p) })
+	return p
+}
+
+func stopAll(t *testing.T, p *Process) {
+	list, _ := p.List()
+	for _, st := range list {
+		if err := p.Stop(context.Background(), st.ID, 0); err != nil {
+			t.Errorf("stop %s: %v", st.ID, err)
+		}
+		if err := p.Remove(st.ID); err != nil {
+			t.Errorf("remove %s: %v", st.ID, err)
+		}
+	}
+}
+
+func spec(root string, args ...string) ContainerSpec {
+	return ContainerSpec{
+		PodUID: "uid-1", PodNamespace: "default", PodName: "p", Name: "c",
+		RootFS: root, Args: append([]string{"app"}, args...),
+		Env: []string{"PATH=/bin", "GREETING=hello"},
+	}
+}
+
+func waitExited(t *testing.T, p *Process, id string) Status {
+	t.Helper()
+	var st Status
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		st, err = p.Status(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.Running() {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("container %s still running", id)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func logOf(t *testing.T, st Status) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := crilog.Read(context.Background(), st.LogPath, crilog.Options{}, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func modes(t *testing.T, f func(t *testing.T, isolation string)) {
+	for _, iso := range []string{IsolationNamespaces, IsolationNone} {
+		t.Run(iso, func(t *testing.T) { f(t, iso) })
+	}
+}
+
+func TestRunToCompletion(t *testing.T) {
+	modes(t, func(t *testing.T, iso string) {
+		p := newRuntime(t, iso)
+		root := rootfs(t)
+		for _, tc := range []struct {
+			args     []string
+			exitCode int
+			log      string
+		}{
+			{[]string{"echo", "a", "err:b"}, 0, "a\nb\n"},
+			{[]string{"exit", "3"}, 3, ""},
+			{[]string{"env"}, 0, "PATH=/bin\nGREETING=hello\n"},
+		} {
+			st, err := p.Start(context.Background(), spec(root, tc.args...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st = waitExited(t, p, st.ID)
+			if st.ExitCode != tc.exitCode || st.Reason != "" {
+				t.Errorf("%v: exit %d %q, want %d", tc.args, st.ExitCode, st.Reason, tc.exitCode)
+			}
+			if got := logOf(t, st); tc.args[0] == "echo" && !(strings.Contains(got, "a\n") && strings.Contains(got, "b\n")) || tc.args[0] != "echo" && got != tc.log {
+				t.Errorf("%v: log %q, want %q", tc.args, got, tc.log)
+			}
+			if st.StartedAt.IsZero() || st.FinishedAt.Before(st.StartedAt) {
+				t.Errorf("%v: times %v..%v", tc.args, st.StartedAt, st.FinishedAt)
+			}
+		}
+	})
+}
+
+func TestStartError(t *testing.T) {
+	modes(t, func(t *testing.T, iso string) {
+		p := newRuntime(t, iso)
+		s := spec(rootfs(t))
+		s.Args = []string{"/bin/nope"}
+		st, err := p.Start(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Running() || st.Reason != ReasonStartError || st.ExitCode != 128 || !strings.Contains(st.Message, "nope") {
+			t.Errorf("got %+v", st)
+		}
+	})
+}
+
+func TestStopGraceAndKill(t *testing.T) {
+	modes(t, func(t *testing.T, iso string) {
+		p := newRuntime(t, iso)
+		root := rootfs(t)
+		polite, err := p.Start(context.Background(), spec(root, "sleep"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stubborn, err := p.Start(context.Background(), spec(root, "trap"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitLog(t, stubborn, "trapping")
+		if err := p.Stop(context.Background(), polite.ID, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := p.Status(polite.ID); st.Running() || st.ExitCode != 128+int(unix.SIGTERM) {
+			t.Errorf("polite: %+v", st)
+		}
+		start := time.Now()
+		if err := p.Stop(context.Background(), stubborn.ID, 300*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := p.Status(stubborn.ID); st.Running() || st.ExitCode != 128+int(unix.SIGKILL) {
+			t.Errorf("stubborn: %+v", st)
+		}
+		if d := time.Since(start); d < 300*time.Millisecond {
+			t.Errorf("stubborn container killed after %v, before its grace period", d)
+		}
+	})
+}
+
+func waitLog(t *testing.T, st Status, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logOf(t, st), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log never contained %q: %q", want, logOf(t, st))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestKilledFromOutside(t *testing.T) {
+	p := newRuntime(t, IsolationAuto)
+	st, err := p.Start(context.Background(), spec(rootfs(t), "sleep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Kill(st.Pid, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-p.Exits():
+		if id != st.ID {
+			t.Errorf("exit of %s, want %s", id, st.ID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit event")
+	}
+	if st = waitExited(t, p, st.ID); st.ExitCode != 137 {
+		t.Errorf("exit code %d, want 137", st.ExitCode)
+	}
+}
+
+func TestAdoptAfterRestart(t *testing.T) {
+	root := t.TempDir()
+	p1, err := New(Config{Root: root, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := p1.Start(context.Background(), spec(rootfs(t), "sleep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A new runtime over the same root, as after a kubelet restart.
+	p2, err := New(Config{Root: root, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopAll(t, p2) })
+	list, err := p2.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].ID != st.ID || !list[0].Running() || list[0].Pid != st.Pid || list[0].Spec.Name != "c" {
+		t.Fatalf("adopted %+v", list)
+	}
+	if err := p2.Stop(context.Background(), st.ID, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := p2.Status(st.ID); got.Running() {
+		t.Errorf("still running after stop")
+	}
+}
+
+func TestIsolation(t *testing.T) {
+	p := newRuntime(t, IsolationNamespaces)
+	root := rootfs(t)
+	vol := t.TempDir()
+	if err := os.WriteFile(filepath.Join(vol, "key"), []byte("value"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hosts := filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(hosts, []byte("127.0.0.1 localhost\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) Status {
+		s := spec(root, args...)
+		s.Hostname = "pod-host"
+		s.Mounts = []Mount{{HostPath: vol, ContainerPath: "/etc/config", ReadOnly: true}, {HostPath: hosts, ContainerPath: "/etc/hosts"}}
+		st, err := p.Start(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return waitExited(t, p, st.ID)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"hostname"}, "pod-host\n"},
+		{[]string{"cat", "/etc/config/key"}, "value"},
+		{[]string{"cat", "/etc/hosts"}, "127.0.0.1 localhost\n"},
+	} {
+		if st := run(tc.args...); logOf(t, st) != tc.want+map[bool]string{true: "", false: "\n"}[strings.HasSuffix(tc.want, "\n")] {
+			t.Errorf("%v: %q (exit %d %s), want %q", tc.args, logOf(t, st), st.ExitCode, st.Message, tc.want)
+		}
+	}
+	// The image directory is not written through (overlay).
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if e.Name() != "bin" {
+			t.Errorf("image rootfs gained %s", e.Name())
+		}
+	}
+}
+
+func TestExec(t *testing.T) {
+	modes(t, func(t *testing.T, iso string) {
+		p := newRuntime(t, iso)
+		st, err := p.Start(context.Background(), spec(rootfs(t), "sleep"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out, errb bytes.Buffer
+		code, err := p.Exec(context.Background(), st.ID, ExecOptions{Command: []string{"app", "echo", "hi", "err:oops"}, Stdout: &out, Stderr: &errb})
+		if err != nil || code != 0 || out.String() != "hi\n" || errb.String() != "oops\n" {
+			t.Errorf("exec: code %d err %v out %q stderr %q", code, err, out.String(), errb.String())
+		}
+		code, err = p.Exec(context.Background(), st.ID, ExecOptions{Command: []string{"app", "exit", "7"}, Stdin: strings.NewReader("")})
+		if err != nil || code != 7 {
+			t.Errorf("exec exit: %d %v", code, err)
+		}
+		out.Reset()
+		code, err = p.Exec(context.Background(), st.ID, ExecOptions{Command: []string{"app", "echo", "tty"}, Stdout: &out, TTY: true})
+		if err != nil || code != 0 || out.String() != "tty\r\n" {
+			t.Errorf("exec tty: code %d err %v out %q", code, err, out.String())
+		}
+	})
+}
+
+func TestStats(t *testing.T) {
+	p := newRuntime(t, IsolationAuto)
+	st, err := p.Start(context.Background(), spec(rootfs(t), "hog", "20"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, st, "allocated")
+	s, err := p.Stats(st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.MemoryWorkingSet < 20<<20 || s.CPUUsageNanos == 0 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+var quiet = slog.New(slog.DiscardHandler)
