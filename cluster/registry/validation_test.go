@@ -79,7 +79,9 @@ func TestValidateCreate(t *testing.T) {
 		{"bad dns policy", pods, pod(func(p *corev1.Pod) { p.Spec.DNSPolicy = "Google" }), "spec.dnsPolicy", field.ErrorTypeNotSupported, ""},
 		{"port out of range", pods, pod(func(p *corev1.Pod) { p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 70000}} }), "spec.containers[0].ports[0].containerPort", field.ErrorTypeInvalid, "between 1 and 65535"},
 		{"no container port", pods, pod(func(p *corev1.Pod) { p.Spec.Containers[0].Ports = []corev1.ContainerPort{{Name: "http"}} }), "spec.containers[0].ports[0].containerPort", field.ErrorTypeRequired, ""},
-		{"bad protocol", pods, pod(func(p *corev1.Pod) { p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80, Protocol: "ICMP"}} }), "spec.containers[0].ports[0].protocol", field.ErrorTypeNotSupported, ""},
+		{"bad protocol", pods, pod(func(p *corev1.Pod) {
+			p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80, Protocol: "ICMP"}}
+		}), "spec.containers[0].ports[0].protocol", field.ErrorTypeNotSupported, ""},
 		{"requests above limits", pods, pod(func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources = corev1.ResourceRequirements{
 				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")},
