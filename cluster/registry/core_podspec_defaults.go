@@ -17,6 +17,10 @@ const (
 )
 
 func defaultPodSpec(spec *corev1.PodSpec) {
+	// serviceAccount is the deprecated spelling of serviceAccountName.
+	if spec.ServiceAccountName == "" && spec.DeprecatedServiceAccount != "" {
+		spec.ServiceAccountName = spec.DeprecatedServiceAccount
+	}
 	if spec.DNSPolicy == "" {
 		spec.DNSPolicy = corev1.DNSClusterFirst
 	}

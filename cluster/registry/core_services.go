@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -38,8 +39,12 @@ func services() *Resource {
 			svc.Status = corev1.ServiceStatus{}
 			defaultServiceIPFamilies(svc)
 		},
-		PrepareForUpdate: func(n, o runtime.Object) { patchAllocatedValues(n.(*corev1.Service), o.(*corev1.Service)) },
-		Validate:         func(obj runtime.Object) field.ErrorList { return validateService(obj.(*corev1.Service)) },
+		PrepareForUpdate: func(n, o runtime.Object) {
+			svc, old := n.(*corev1.Service), o.(*corev1.Service)
+			patchAllocatedValues(svc, old)
+			dropTypeDependentFields(svc, old)
+		},
+		Validate: func(obj runtime.Object) field.ErrorList { return validateService(obj.(*corev1.Service)) },
 		ValidateUpdate: func(n, o runtime.Object) field.ErrorList {
 			return validateServiceUpdate(n.(*corev1.Service), o.(*corev1.Service))
 		},
@@ -158,6 +163,45 @@ func patchAllocatedValues(n, o *corev1.Service) {
 					p.NodePort = old
 				}
 			}
+		}
+	}
+}
+
+// dropTypeDependentFields clears what the old type needed and the new one
+// does not, when the update left it as it was (e.g. the node ports of a
+// NodePort service turned ClusterIP), as Kubernetes does.
+func dropTypeDependentFields(n, o *corev1.Service) {
+	if needsClusterIP(o) && !needsClusterIP(n) {
+		if n.Spec.ClusterIP == o.Spec.ClusterIP && reflect.DeepEqual(n.Spec.ClusterIPs, o.Spec.ClusterIPs) {
+			n.Spec.ClusterIP, n.Spec.ClusterIPs = "", nil
+		}
+		if reflect.DeepEqual(n.Spec.IPFamilies, o.Spec.IPFamilies) {
+			n.Spec.IPFamilies = nil
+		}
+		if reflect.DeepEqual(n.Spec.IPFamilyPolicy, o.Spec.IPFamilyPolicy) {
+			n.Spec.IPFamilyPolicy = nil
+		}
+	}
+	if needsNodePort(o) && !needsNodePort(n) {
+		same := len(n.Spec.Ports) == len(o.Spec.Ports)
+		for i := 0; same && i < len(n.Spec.Ports); i++ {
+			same = n.Spec.Ports[i].NodePort == o.Spec.Ports[i].NodePort
+		}
+		if same {
+			for i := range n.Spec.Ports {
+				n.Spec.Ports[i].NodePort = 0
+			}
+		}
+		if n.Spec.ExternalTrafficPolicy == o.Spec.ExternalTrafficPolicy {
+			n.Spec.ExternalTrafficPolicy = ""
+		}
+	}
+	if o.Spec.Type == corev1.ServiceTypeLoadBalancer && n.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		if n.Spec.HealthCheckNodePort == o.Spec.HealthCheckNodePort {
+			n.Spec.HealthCheckNodePort = 0
+		}
+		if reflect.DeepEqual(n.Spec.AllocateLoadBalancerNodePorts, o.Spec.AllocateLoadBalancerNodePorts) {
+			n.Spec.AllocateLoadBalancerNodePorts = nil
 		}
 	}
 }

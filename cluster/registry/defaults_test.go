@@ -306,3 +306,17 @@ func TestEndpointSliceDefaults(t *testing.T) {
 		t.Errorf("%+v", es.Ports[0])
 	}
 }
+
+func TestServiceTypeChange(t *testing.T) {
+	old := &corev1.Service{Spec: corev1.ServiceSpec{
+		Type: corev1.ServiceTypeNodePort, ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10"},
+		ExternalTrafficPolicy: corev1.ServiceExternalTrafficPolicyCluster,
+		Ports:                 []corev1.ServicePort{{Name: "http", Port: 80, NodePort: 30080}},
+	}}
+	n := old.DeepCopy()
+	n.Spec.Type = corev1.ServiceTypeClusterIP
+	Lookup("", "services").PrepareForUpdate(n, old)
+	if n.Spec.Ports[0].NodePort != 0 || n.Spec.ExternalTrafficPolicy != "" || n.Spec.ClusterIP != "10.96.0.10" {
+		t.Errorf("%+v", n.Spec)
+	}
+}
