@@ -2,7 +2,6 @@ package deployment
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -316,16 +315,7 @@ func (c *Controller) apply(ctx context.Context, key string, d *appsv1.Deployment
 	now := c.cfg.Clock.Now()
 	client := c.cfg.Client.AppsV1().ReplicaSets(d.Namespace)
 	for _, rs := range plan.Update {
-		// A merge patch, not an update: the ReplicaSet controller writes
-		// status all the time, and the plan does not depend on it.
-		patch, err := json.Marshal(map[string]any{
-			"metadata": map[string]any{"annotations": rs.Annotations},
-			"spec":     map[string]any{"replicas": rsReplicas(rs), "minReadySeconds": rs.Spec.MinReadySeconds},
-		})
-		if err != nil {
-			return fmt.Errorf("replicaset patch: %w", err)
-		}
-		updated, err := client.Patch(ctx, rs.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+		updated, err := c.updateReplicaSet(ctx, rs)
 		if err != nil {
 			return fmt.Errorf("scale replicaset %s: %w", rs.Name, err)
 		}
@@ -400,4 +390,34 @@ func (c *Controller) collision(ctx context.Context, key string, d *appsv1.Deploy
 		return fmt.Errorf("bump collision count: %w", err)
 	}
 	return fmt.Errorf("replicaset name %s taken; collision count now %d", want.Name, n)
+}
+
+// updateReplicaSet writes the plan's size, minReadySeconds and annotations of
+// rs. The ReplicaSet controller writes its status all the time, so on a
+// conflict the change is re-applied to a fresh read: the plan does not depend
+// on the status.
+func (c *Controller) updateReplicaSet(ctx context.Context, want *appsv1.ReplicaSet) (*appsv1.ReplicaSet, error) {
+	client := c.cfg.Client.AppsV1().ReplicaSets(want.Namespace)
+	cur := want
+	for attempt := 0; ; attempt++ {
+		next := cur.DeepCopy()
+		next.Spec.Replicas = want.Spec.Replicas
+		next.Spec.MinReadySeconds = want.Spec.MinReadySeconds
+		if next.Annotations == nil {
+			next.Annotations = map[string]string{}
+		}
+		for k, v := range want.Annotations {
+			next.Annotations[k] = v
+		}
+		updated, err := client.Update(ctx, next, metav1.UpdateOptions{})
+		if !apierrors.IsConflict(err) || attempt >= 3 {
+			return updated, err
+		}
+		if cur, err = client.Get(ctx, want.Name, metav1.GetOptions{}); err != nil {
+			return nil, err
+		}
+		if cur.UID != want.UID {
+			return nil, fmt.Errorf("replicaset %s was replaced", want.Name)
+		}
+	}
 }

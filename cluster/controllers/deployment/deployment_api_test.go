@@ -2,7 +2,6 @@ package deployment_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
@@ -73,10 +71,7 @@ func create(tb testing.TB, env *controllertest.Env, d *appsv1.Deployment) {
 // setImage changes the template's image as `kubectl set image` does.
 func setImage(tb testing.TB, env *controllertest.Env, name, image string) {
 	tb.Helper()
-	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"app","image":%q}]}}}}`, image)
-	if _, err := env.Client.AppsV1().Deployments(ns).Patch(context.Background(), name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
-		tb.Fatalf("set image: %v", err)
-	}
+	controllertest.UpdateDeployment(tb, env.Client, ns, name, func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = image })
 }
 
 func images(tb testing.TB, env *controllertest.Env) map[string]int {
@@ -113,10 +108,7 @@ func undo(tb testing.TB, env *controllertest.Env, name string) {
 	}
 	tmpl := prev.Spec.Template.DeepCopy()
 	delete(tmpl.Labels, deployment.HashLabel)
-	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"template": tmpl}})
-	if _, err := env.Client.AppsV1().Deployments(ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		tb.Fatalf("undo: %v", err)
-	}
+	controllertest.UpdateDeployment(tb, env.Client, ns, name, func(d *appsv1.Deployment) { d.Spec.Template = *tmpl })
 }
 
 func TestRollingUpdateKeepsBoundsAndUndo(t *testing.T) {
@@ -243,10 +235,7 @@ func TestPauseAndResume(t *testing.T) {
 	create(t, env, newDeployment("web", 3, "fixture:v1"))
 	controllertest.WaitRolledOut(t, env.Client, ns, "web", 30*time.Second)
 	pause := func(p bool) {
-		patch := fmt.Sprintf(`{"spec":{"paused":%v}}`, p)
-		if _, err := env.Client.AppsV1().Deployments(ns).Patch(ctx, "web", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		controllertest.UpdateDeployment(t, env.Client, ns, "web", func(d *appsv1.Deployment) { d.Spec.Paused = p })
 	}
 	pause(true)
 	setImage(t, env, "web", "fixture:v2")
@@ -260,9 +249,7 @@ func TestPauseAndResume(t *testing.T) {
 		return false, fmt.Sprintf("%+v", d.Status.Conditions)
 	})
 	// Scaling while paused still applies.
-	if _, err := env.Client.AppsV1().Deployments(ns).Patch(ctx, "web", types.MergePatchType, []byte(`{"spec":{"replicas":4}}`), metav1.PatchOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	controllertest.UpdateDeployment(t, env.Client, ns, "web", func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To(int32(4)) })
 	controllertest.Eventually(t, 10*time.Second, "scaled while paused", func() (bool, string) {
 		got := images(t, env)
 		return got["fixture:v1"] == 4 && len(got) == 1, fmt.Sprint(got)
@@ -283,10 +270,9 @@ func TestRestartRollsPods(t *testing.T) {
 		before[p.Name] = true
 	}
 	// kubectl rollout restart sets this template annotation.
-	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":%q}}}}}`, time.Now().Format(time.RFC3339))
-	if _, err := env.Client.AppsV1().Deployments(ns).Patch(context.Background(), "web", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	controllertest.UpdateDeployment(t, env.Client, ns, "web", func(d *appsv1.Deployment) {
+		d.Spec.Template.Annotations = map[string]string{"kubectl.kubernetes.io/restartedAt": time.Now().Format(time.RFC3339)}
+	})
 	controllertest.WaitRolledOut(t, env.Client, ns, "web", 30*time.Second)
 	for _, p := range controllertest.ActivePods(t, env.Client, ns, webLabels) {
 		if before[p.Name] {

@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	"github.com/project-seven/seven/cluster/controllers/controllertest"
@@ -94,10 +93,7 @@ func TestReplicaSetKeepsReplicasAdoptsAndReleases(t *testing.T) {
 
 	// A pod relabeled out of the selector is released and replaced.
 	victim := controllertest.ActivePods(t, env.Client, ns, sel)[0].Name
-	patch := []byte(`{"metadata":{"labels":{"app":"other"}}}`)
-	if _, err := env.Client.CoreV1().Pods(ns).Patch(ctx, victim, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	controllertest.UpdatePod(t, env.Client, ns, victim, func(p *corev1.Pod) { p.Labels["app"] = "other" })
 	controllertest.Eventually(t, 20*time.Second, "release", func() (bool, string) {
 		p, err := env.Client.CoreV1().Pods(ns).Get(ctx, victim, metav1.GetOptions{})
 		if err != nil {
@@ -108,7 +104,12 @@ func TestReplicaSetKeepsReplicasAdoptsAndReleases(t *testing.T) {
 	waitStatus("3 again after release", 3)
 
 	// Scale down to 1.
-	if _, err := env.Client.AppsV1().ReplicaSets(ns).Patch(ctx, "web", types.MergePatchType, []byte(`{"spec":{"replicas":1}}`), metav1.PatchOptions{}); err != nil {
+	cur, err := env.Client.AppsV1().ReplicaSets(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.Spec.Replicas = ptr.To(int32(1))
+	if _, err := env.Client.AppsV1().ReplicaSets(ns).Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitStatus("scaled to 1", 1)
