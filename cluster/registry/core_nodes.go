@@ -28,6 +28,12 @@ func nodes() *Resource {
 		Status:       true,
 		Default: func(obj runtime.Object) {
 			n := obj.(*corev1.Node)
+			// podCIDR and podCIDRs mirror each other, as the v1 conversion keeps them.
+			if len(n.Spec.PodCIDRs) == 0 && n.Spec.PodCIDR != "" {
+				n.Spec.PodCIDRs = []string{n.Spec.PodCIDR}
+			} else if len(n.Spec.PodCIDRs) > 0 {
+				n.Spec.PodCIDR = n.Spec.PodCIDRs[0]
+			}
 			if n.Status.Allocatable == nil && n.Status.Capacity != nil {
 				n.Status.Allocatable = n.Status.Capacity.DeepCopy()
 			}

@@ -259,8 +259,8 @@ func validatePodStatus(s *corev1.PodStatus) field.ErrorList {
 	for i, ip := range s.PodIPs {
 		errs = append(errs, validateIP(ip.IP, p.Child("podIPs").Index(i).Child("ip"))...)
 	}
-	if len(s.PodIPs) > 0 && s.PodIP != s.PodIPs[0].IP {
-		errs = append(errs, field.Invalid(p.Child("podIP"), s.PodIP, "must match the first entry of status.podIPs"))
+	for i, ip := range s.HostIPs {
+		errs = append(errs, validateIP(ip.IP, p.Child("hostIPs").Index(i).Child("ip"))...)
 	}
 	return errs
 }

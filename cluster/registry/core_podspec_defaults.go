@@ -187,6 +187,19 @@ func defaultVolume(v *corev1.Volume) {
 // enableServiceLinks, and requests copied from limits when unset.
 func defaultPod(pod *corev1.Pod) {
 	defaultPodSpec(&pod.Spec)
+	// The singular and plural IP fields mirror each other, as the v1
+	// conversion keeps them.
+	st := &pod.Status
+	if len(st.PodIPs) == 0 && st.PodIP != "" {
+		st.PodIPs = []corev1.PodIP{{IP: st.PodIP}}
+	} else if len(st.PodIPs) > 0 {
+		st.PodIP = st.PodIPs[0].IP
+	}
+	if len(st.HostIPs) == 0 && st.HostIP != "" {
+		st.HostIPs = []corev1.HostIP{{IP: st.HostIP}}
+	} else if len(st.HostIPs) > 0 {
+		st.HostIP = st.HostIPs[0].IP
+	}
 	if pod.Spec.EnableServiceLinks == nil {
 		pod.Spec.EnableServiceLinks = ptrTo(corev1.DefaultEnableServiceLinks)
 	}

@@ -320,3 +320,17 @@ func TestServiceTypeChange(t *testing.T) {
 		t.Errorf("%+v", n.Spec)
 	}
 }
+
+func TestIPFieldsMirror(t *testing.T) {
+	p := minimalPod()
+	p.Status.PodIP, p.Status.HostIP = "10.244.1.5", "172.18.0.2"
+	defaultPod(p)
+	if len(p.Status.PodIPs) != 1 || p.Status.PodIPs[0].IP != "10.244.1.5" || p.Status.HostIPs[0].IP != "172.18.0.2" {
+		t.Errorf("%+v", p.Status)
+	}
+	n := &corev1.Node{Spec: corev1.NodeSpec{PodCIDRs: []string{"10.244.3.0/24"}}}
+	Lookup("", "nodes").Default(n)
+	if n.Spec.PodCIDR != "10.244.3.0/24" {
+		t.Errorf("%+v", n.Spec)
+	}
+}
