@@ -67,8 +67,12 @@ func ActivePods(tb testing.TB, client kubernetes.Interface, ns string, selector 
 // PodTracker follows pods through a watch and checks a property at every
 // observed state.
 type PodTracker struct {
-	pods map[string]*corev1.Pod
+	pods   map[string]*corev1.Pod
+	events int
 }
+
+// Events is how many watch events the tracker saw.
+func (p *PodTracker) Events() int { return p.events }
 
 // Counts returns, of the tracked pods not being deleted, how many there are,
 // how many are ready, and how many run each image.
@@ -89,7 +93,8 @@ func (p *PodTracker) Counts() (total, ready int, images map[string]int) {
 
 // Track watches the pods matching selector from now on and calls check after
 // every event with the tracker's current state; check returns a violation or
-// "". Stop ends the watch and returns every violation seen.
+// "". Stop ends the watch and returns every violation seen, and fails tb when
+// the watch saw nothing at all.
 func Track(tb testing.TB, client kubernetes.Interface, ns string, selector labels.Set, check func(*PodTracker) string) (stop func() []string) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -114,6 +119,7 @@ func Track(tb testing.TB, client kubernetes.Interface, ns string, selector label
 			if !ok {
 				continue
 			}
+			t.events++
 			if ev.Type == "DELETED" {
 				delete(t.pods, pod.Name)
 			} else {
@@ -128,6 +134,9 @@ func Track(tb testing.TB, client kubernetes.Interface, ns string, selector label
 		cancel()
 		w.Stop()
 		<-done
+		if t.events == 0 {
+			tb.Errorf("pod watch saw no events")
+		}
 		return violations
 	}
 }
