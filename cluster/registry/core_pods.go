@@ -3,7 +3,6 @@ package registry
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -465,7 +464,7 @@ func podRow(pod *corev1.Pod) []any {
 }
 
 func orNone(s string) string {
-	if strings.TrimSpace(s) == "" {
+	if s == "" {
 		return "<none>"
 	}
 	return s

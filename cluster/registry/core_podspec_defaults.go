@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // Defaults of a pod spec, shared by pods and the pod templates of workloads
@@ -90,8 +89,7 @@ func defaultContainer(c *corev1.Container, hostNetwork bool) {
 // imageTag is the tag of an image reference as Kubernetes parses it:
 // "latest" when there is neither tag nor digest, "" with only a digest.
 func imageTag(image string) string {
-	name, digest, hasDigest := strings.Cut(image, "@")
-	_ = digest
+	name, _, hasDigest := strings.Cut(image, "@")
 	last := name
 	if i := strings.LastIndex(name, "/"); i >= 0 {
 		last = name[i+1:]
@@ -215,12 +213,5 @@ func defaultPod(pod *corev1.Pod) {
 				}
 			}
 		}
-	}
-}
-
-// defaultServicePortTarget sets targetPort to port when unset.
-func defaultServicePortTarget(p *corev1.ServicePort) {
-	if p.TargetPort == intstr.FromInt32(0) || p.TargetPort == intstr.FromString("") {
-		p.TargetPort = intstr.FromInt32(p.Port)
 	}
 }

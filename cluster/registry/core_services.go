@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -418,4 +419,11 @@ func serviceExternalIP(svc *corev1.Service) string {
 		return svc.Spec.ExternalName
 	}
 	return "<unknown>"
+}
+
+// defaultServicePortTarget sets targetPort to port when unset.
+func defaultServicePortTarget(p *corev1.ServicePort) {
+	if p.TargetPort == intstr.FromInt32(0) || p.TargetPort == intstr.FromString("") {
+		p.TargetPort = intstr.FromInt32(p.Port)
+	}
 }

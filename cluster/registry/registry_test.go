@@ -150,3 +150,17 @@ func TestTolerationConfig(t *testing.T) {
 		t.Errorf("negative config should mean the default: %v", pod.Spec.Tolerations)
 	}
 }
+
+func TestGroupVersions(t *testing.T) {
+	r, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gvs := r.GroupVersions()
+	if len(gvs) != 7 || gvs[0] != corev1.SchemeGroupVersion || gvs[1] != appsv1.SchemeGroupVersion {
+		t.Errorf("%v", gvs)
+	}
+	if r.ForKind(appsv1.SchemeGroupVersion.WithKind("Deployment")) != r.Lookup("apps", "deployments") {
+		t.Error("ForKind")
+	}
+}
