@@ -3,6 +3,7 @@ package replicaset
 import (
 	"errors"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,15 +156,15 @@ func TestNewPod(t *testing.T) {
 }
 
 func TestSlowStart(t *testing.T) {
-	calls := 0
-	n, err := slowStart(10, func() error { calls++; return nil })
-	if n != 10 || err != nil {
-		t.Errorf("got %d, %v", n, err)
+	var calls atomic.Int32
+	n, err := slowStart(10, func() error { calls.Add(1); return nil })
+	if n != 10 || err != nil || calls.Load() != 10 {
+		t.Errorf("got %d, %v after %d calls", n, err, calls.Load())
 	}
-	calls = 0
+	calls.Store(0)
 	fail := errors.New("quota")
-	n, err = slowStart(10, func() error { return fail })
-	if n != 0 || !errors.Is(err, fail) {
-		t.Errorf("failing: got %d, %v", n, err)
+	n, err = slowStart(10, func() error { calls.Add(1); return fail })
+	if n != 0 || !errors.Is(err, fail) || calls.Load() != 1 {
+		t.Errorf("failing: got %d, %v after %d calls", n, err, calls.Load())
 	}
 }
