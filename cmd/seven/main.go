@@ -1,0 +1,56 @@
+// Command seven is the reference orchestrator and conformance kit: one binary
+// with a subcommand per component. Run `seven help` for the list.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+type command struct {
+	name, usage string
+	run         func(ctx context.Context, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"up", "run a whole cluster in this process (API server on embedded etcd, control plane, local nodes)", runUp},
+		{"apiserver", "run the API server (embedded etcd by default, or --etcd-servers)", runAPIServer},
+		{"version", "print the version", runVersion},
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: seven <command> [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(os.Stderr, "  %-20s %s\n", c.name, c.usage)
+	}
+	fmt.Fprintln(os.Stderr, "\nRun 'seven <command> -h' for a command's flags.")
+}
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] == "help" || os.Args[1] == "-h" || os.Args[1] == "--help" {
+		usage()
+		if len(os.Args) < 2 {
+			os.Exit(2)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for _, c := range commands() {
+		if c.name == os.Args[1] {
+			if err := c.run(ctx, os.Args[2:]); err != nil {
+				fmt.Fprintf(os.Stderr, "seven %s: %v\n", c.name, err)
+				os.Exit(1)
+			}
+			return
+		}
+	}
+	fmt.Fprintf(os.Stderr, "seven: unknown command %q\n\n", os.Args[1])
+	usage()
+	os.Exit(2)
+}

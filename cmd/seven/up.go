@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/project-seven/seven/cluster/apiserver"
+	"github.com/project-seven/seven/cluster/local"
+	"github.com/project-seven/seven/cluster/timings"
+)
+
+func logger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+func runUp(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("seven up", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", ".seven", "directory for etcd data, certificates, node state and the kubeconfig")
+	address := fs.String("address", "127.0.0.1:6443", "API server listen address (port 0 picks a free port)")
+	preset := fs.String("timings", timings.PresetFast, "timings preset: fast or kubernetes")
+	disable := fs.String("disable", "", "comma-separated components not to run (so your own can take their place)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := logger(*logLevel)
+	if err != nil {
+		return err
+	}
+	var disabled []string
+	if *disable != "" {
+		disabled = strings.Split(*disable, ",")
+	}
+	c, err := local.New(local.Config{DataDir: *dataDir, Address: *address, TimingsPreset: *preset, Disable: disabled, Logger: log})
+	if err != nil {
+		return err
+	}
+	go func() {
+		select {
+		case <-c.Ready():
+			fmt.Printf("seven: ready, kubeconfig at %s\n", c.KubeconfigPath())
+		case <-ctx.Done():
+		}
+	}()
+	return c.Start(ctx)
+}
+
+func runAPIServer(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("seven apiserver", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", ".seven/control-plane", "directory for etcd data (when embedded), certificates and the admin kubeconfig")
+	etcdServers := fs.String("etcd-servers", "", "comma-separated external etcd endpoints; empty runs an embedded etcd")
+	address := fs.String("address", "127.0.0.1:6443", "listen address")
+	hosts := fs.String("tls-hosts", "", "comma-separated extra names and IPs for the serving certificate")
+	serviceRange := fs.String("service-cluster-ip-range", "10.96.0.0/16", "CIDR of Service ClusterIPs")
+	nodePorts := fs.String("service-node-port-range", "30000-32767", "range of NodePorts")
+	preset := fs.String("timings", timings.PresetFast, "timings preset published to the cluster: fast or kubernetes")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := logger(*logLevel)
+	if err != nil {
+		return err
+	}
+	t, err := timings.Preset(*preset)
+	if err != nil {
+		return err
+	}
+	cfg := apiserver.Config{
+		DataDir: *dataDir, Address: *address, ServiceClusterIPRange: *serviceRange, NodePortRange: *nodePorts,
+		Timings: t, TimingsPreset: *preset, Logger: log,
+	}
+	if *etcdServers != "" {
+		cfg.EtcdServers = strings.Split(*etcdServers, ",")
+	}
+	if *hosts != "" {
+		cfg.Hosts = strings.Split(*hosts, ",")
+	}
+	srv, err := apiserver.New(cfg)
+	if err != nil {
+		return err
+	}
+	go func() {
+		select {
+		case <-srv.Ready():
+			fmt.Printf("seven: ready, kubeconfig at %s\n", srv.KubeconfigPath())
+		case <-ctx.Done():
+		}
+	}()
+	return srv.Start(ctx)
+}
+
+func runVersion(context.Context, []string) error {
+	fmt.Printf("seven %s (Kubernetes API %s.%s)\n", apiserver.Version.GitVersion, apiserver.Version.Major, apiserver.Version.Minor)
+	return nil
+}
