@@ -1,0 +1,34 @@
+# Seven — make help lists the targets.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+GOLANGCI_LINT_VERSION := v2.15.0
+export CGO_ENABLED ?= 0
+export TESTCONTAINERS_RYUK_DISABLED := true
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build the static binaries bin/seven and bin/fixture
+	$(GO) build -o $(BIN)/seven ./cmd/seven
+	$(GO) build -o $(BIN)/fixture ./cmd/fixture
+
+up: build ## run a local cluster (kubeconfig in .seven/kubeconfig)
+	$(BIN)/seven up --data-dir .seven
+
+test: ## run the unit and integration tests
+	$(GO) test -count=1 ./...
+
+bench: ## run the benchmarks (figures for the issue notes)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./cluster/apiserver/
+	$(GO) test -run '^$$' -bench . -count 1 ./cluster/scheduler/
+
+verify: ## gofmt, go vet, golangci-lint, go mod tidy and generated files are clean
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: run gofmt -w"; exit 1; }
+	$(GO) vet ./...
+	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) run ./...
+	$(GO) mod tidy -diff
+
+.PHONY: help build up test bench verify
