@@ -337,6 +337,10 @@ func podRef(pod *corev1.Pod) string {
 	return fmt.Sprintf("%s_%s(%s)", pod.Name, pod.Namespace, pod.UID)
 }
 
+// mt converts to the API's resolution (seconds), so that a status computed
+// twice from the same facts compares equal to the one read back.
+func mt(t time.Time) metav1.Time { return metav1.NewTime(t.Truncate(time.Second)) }
+
 // Status computes the pod's status.
 func Status(in Input) corev1.PodStatus {
 	pod := in.Pod
@@ -472,8 +476,8 @@ func terminated(c runtime.Status) *corev1.ContainerStateTerminated {
 		ExitCode:    int32(c.ExitCode),
 		Reason:      reason,
 		Message:     c.Message,
-		StartedAt:   metav1.NewTime(c.StartedAt),
-		FinishedAt:  metav1.NewTime(c.FinishedAt),
+		StartedAt:   mt(c.StartedAt),
+		FinishedAt:  mt(c.FinishedAt),
 		ContainerID: ContainerIDPrefix + c.ID,
 	}
 }
@@ -516,7 +520,7 @@ func containerStatus(in Input, spec *corev1.Container, l []runtime.Status, init,
 	started := false
 	switch {
 	case c.Running():
-		cs.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(c.StartedAt)}}
+		cs.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: mt(c.StartedAt)}}
 		p := in.Probes[c.ID]
 		started = spec.StartupProbe == nil || p.Started
 		cs.Ready = !init && started && (spec.ReadinessProbe == nil || p.Ready)

@@ -1,0 +1,105 @@
+package kubelet
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// ipam hands out pod IPs from the node's podCIDR. Allocations are files
+// <dir>/<ip> holding the pod UID, so a restarted kubelet keeps them.
+//
+// Loopback mode: the podCIDR is a range of 127.0.0.0/8, which Linux routes to
+// lo as a whole, so a pod can bind its IP with no setup.
+//
+// Routed mode (TODO): add each allocated IP to a node dummy interface
+// (seven0, created at start with NET_ADMIN) and, watching Nodes, keep a route
+// to every other node's podCIDR via its InternalIP; release removes the
+// address. Allocation itself is the same.
+type ipam struct {
+	mu     sync.Mutex
+	dir    string
+	prefix netip.Prefix
+	byUID  map[string]netip.Addr
+	used   map[netip.Addr]string
+}
+
+var errNoIPs = errors.New("no free pod IPs in the node's podCIDR")
+
+func newIPAM(dir, cidr string) (*ipam, error) {
+	prefix, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return nil, fmt.Errorf("pod CIDR: %w", err)
+	}
+	if !prefix.Addr().Is4() {
+		return nil, fmt.Errorf("pod CIDR %s: only IPv4 is supported", cidr)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("ipam: %w", err)
+	}
+	a := &ipam{dir: dir, prefix: prefix.Masked(), byUID: map[string]netip.Addr{}, used: map[netip.Addr]string{}}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("ipam: %w", err)
+	}
+	for _, e := range entries {
+		ip, err := netip.ParseAddr(e.Name())
+		if err != nil || !a.prefix.Contains(ip) {
+			continue
+		}
+		uid, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		a.byUID[string(uid)], a.used[ip] = ip, string(uid)
+	}
+	return a, nil
+}
+
+// allocate returns uid's IP, allocating one on first call.
+func (a *ipam) allocate(uid string) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if ip, ok := a.byUID[uid]; ok {
+		return ip.String(), nil
+	}
+	// .0 is the network, .1 the node's gateway address; the last is broadcast.
+	ip := a.prefix.Addr().Next().Next()
+	for ; a.prefix.Contains(ip); ip = ip.Next() {
+		if _, taken := a.used[ip]; taken || !a.prefix.Contains(ip.Next()) {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(a.dir, ip.String()), []byte(uid), 0o644); err != nil {
+			return "", fmt.Errorf("ipam: %w", err)
+		}
+		a.byUID[uid], a.used[ip] = ip, uid
+		return ip.String(), nil
+	}
+	return "", errNoIPs
+}
+
+// lookup returns uid's IP if it has one.
+func (a *ipam) lookup(uid string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if ip, ok := a.byUID[uid]; ok {
+		return ip.String()
+	}
+	return ""
+}
+
+// release frees uid's IP.
+func (a *ipam) release(uid string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ip, ok := a.byUID[uid]
+	if !ok {
+		return
+	}
+	_ = os.Remove(filepath.Join(a.dir, ip.String()))
+	delete(a.byUID, uid)
+	delete(a.used, ip)
+}

@@ -1,0 +1,467 @@
+package kubelet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+
+	"github.com/project-seven/seven/cluster/image"
+	krt "github.com/project-seven/seven/cluster/kubelet/runtime"
+	"github.com/project-seven/seven/cluster/timings"
+)
+
+// Network modes.
+const (
+	ModeLoopback = "loopback"
+	ModeRouted   = "routed"
+)
+
+// Config configures a kubelet.
+type Config struct {
+	Client   kubernetes.Interface
+	NodeName string
+	// PodCIDR is the range pod IPs come from; when empty the kubelet waits
+	// for the Node's spec.podCIDR. In loopback mode it lies in 127.0.0.0/8.
+	PodCIDR string
+	// NodeIP is the node's InternalIP and the pods' hostIP; default 127.0.0.1.
+	NodeIP string
+	// CPU, Memory and Pods are the node's capacity (and allocatable);
+	// defaults: the machine's CPUs and memory, 110 pods.
+	CPU    resource.Quantity
+	Memory resource.Quantity
+	Pods   int
+	// Labels are added to the Node's (kubernetes.io/hostname, os, arch are set).
+	Labels map[string]string
+	// RootDir holds the state: containers, logs, pod volumes, IPs; and the
+	// image store (RootDir/images) when Images is nil.
+	RootDir string
+	Images  *image.Store
+	// FixtureBinary, when set, makes sure the fixture images are in the store.
+	FixtureBinary string
+	Timings       timings.Timings
+	Logger        *slog.Logger
+	// ServerPort is the kubelet API's HTTPS port on NodeIP; 0 picks a free one.
+	ServerPort int
+	// Mode is ModeLoopback (default) or ModeRouted (not implemented yet).
+	Mode string
+	// ClusterDNS and ClusterDomain go into the pods' resolv.conf (dnsPolicy
+	// ClusterFirst); without ClusterDNS the node's resolv.conf is used.
+	ClusterDNS    []string
+	ClusterDomain string
+	// RelistPeriod is how often the runtime is listed to notice exits of
+	// containers the kubelet did not start itself (adopted); default 1s.
+	RelistPeriod time.Duration
+	// StopPodsOnExit stops and removes every container when Start returns
+	// (for in-process clusters and tests). By default containers outlive the
+	// kubelet, to be adopted by the next one.
+	StopPodsOnExit bool
+	// Runtime overrides the process runtime (tests).
+	Runtime krt.Runtime
+	// Clock defaults to the real clock.
+	Clock clock.WithTicker
+}
+
+// Kubelet is a node agent.
+type Kubelet struct {
+	cfg         Config
+	log         *slog.Logger
+	clock       clock.WithTicker
+	rt          krt.Runtime
+	probes      *prober
+	probeClient *http.Client
+	broadcaster record.EventBroadcaster
+	recorder    record.EventRecorder
+	started     time.Time
+	samples     cpuSamples
+
+	podInformer cache.SharedIndexInformer
+	podLister   corelisters.PodLister
+	svcLister   corelisters.ServiceLister
+	factory     informers.SharedInformerFactory
+	svcFactory  informers.SharedInformerFactory
+
+	ctx context.Context
+	wg  sync.WaitGroup
+
+	mu       sync.Mutex
+	workers  map[types.UID]*podWorker
+	index    map[types.UID]map[string]bool // runtime containers by pod
+	owner    map[string]types.UID          // container id → pod
+	running  map[string]bool               // last relist: container id → running
+	ipam     *ipam
+	nodeUID  types.UID
+	listener net.Listener
+}
+
+// New validates cfg and fills defaults.
+func New(cfg Config) (*Kubelet, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("kubelet: Client is required")
+	}
+	if cfg.NodeName == "" {
+		return nil, errors.New("kubelet: NodeName is required")
+	}
+	if cfg.RootDir == "" {
+		return nil, errors.New("kubelet: RootDir is required")
+	}
+	if cfg.Timings == (timings.Timings{}) {
+		return nil, errors.New("kubelet: Timings is required")
+	}
+	if cfg.NodeIP == "" {
+		cfg.NodeIP = "127.0.0.1"
+	}
+	if net.ParseIP(cfg.NodeIP) == nil {
+		return nil, fmt.Errorf("kubelet: NodeIP %q is not an IP", cfg.NodeIP)
+	}
+	switch cfg.Mode {
+	case "":
+		cfg.Mode = ModeLoopback
+	case ModeLoopback:
+	case ModeRouted:
+		return nil, errors.New("kubelet: routed mode is not implemented yet (see ipam.go)")
+	default:
+		return nil, fmt.Errorf("kubelet: unknown mode %q", cfg.Mode)
+	}
+	if cfg.CPU.IsZero() {
+		cfg.CPU = *resource.NewQuantity(int64(runtime.NumCPU()), resource.DecimalSI)
+	}
+	if cfg.Memory.IsZero() {
+		cfg.Memory = *resource.NewQuantity(machineMemory(), resource.BinarySI)
+	}
+	if cfg.Pods == 0 {
+		cfg.Pods = 110
+	}
+	if cfg.ClusterDomain == "" {
+		cfg.ClusterDomain = "cluster.local"
+	}
+	if cfg.RelistPeriod <= 0 {
+		cfg.RelistPeriod = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	log := cfg.Logger.With("node", cfg.NodeName)
+	abs, err := filepath.Abs(cfg.RootDir)
+	if err != nil {
+		return nil, fmt.Errorf("kubelet: %w", err)
+	}
+	cfg.RootDir = abs
+	if err := os.MkdirAll(cfg.RootDir, 0o755); err != nil {
+		return nil, fmt.Errorf("kubelet: %w", err)
+	}
+	if cfg.Images == nil {
+		if cfg.Images, err = image.Open(filepath.Join(cfg.RootDir, "images")); err != nil {
+			return nil, fmt.Errorf("kubelet: %w", err)
+		}
+	}
+	if cfg.Runtime == nil {
+		p, err := krt.New(krt.Config{Root: filepath.Join(cfg.RootDir, "runtime"), Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("kubelet: %w", err)
+		}
+		cfg.Runtime = p
+	}
+	k := &Kubelet{
+		cfg:         cfg,
+		log:         log,
+		clock:       cfg.Clock,
+		rt:          cfg.Runtime,
+		probeClient: newProbeClient(),
+		workers:     map[types.UID]*podWorker{},
+		index:       map[types.UID]map[string]bool{},
+		owner:       map[string]types.UID{},
+		running:     map[string]bool{},
+	}
+	k.probes = newProber(k)
+	if cfg.PodCIDR != "" {
+		if k.ipam, err = newIPAM(filepath.Join(cfg.RootDir, "ipam"), cfg.PodCIDR); err != nil {
+			return nil, fmt.Errorf("kubelet: %w", err)
+		}
+	}
+	return k, nil
+}
+
+// Start runs the kubelet until ctx ends.
+func (k *Kubelet) Start(ctx context.Context) error {
+	k.ctx = ctx
+	k.started = k.clock.Now()
+	if k.cfg.FixtureBinary != "" {
+		if err := k.cfg.Images.EnsureFixtures(k.cfg.FixtureBinary); err != nil {
+			return fmt.Errorf("kubelet: %w", err)
+		}
+	}
+	k.broadcaster = record.NewBroadcaster(record.WithContext(ctx))
+	k.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: k.cfg.Client.CoreV1().Events("")})
+	k.recorder = k.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: k.cfg.NodeName})
+	defer k.broadcaster.Shutdown()
+
+	srv, err := k.listen()
+	if err != nil {
+		return fmt.Errorf("kubelet: %w", err)
+	}
+	if err := k.register(ctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("kubelet: %w", err)
+	}
+
+	k.factory = informers.NewSharedInformerFactoryWithOptions(k.cfg.Client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "spec.nodeName=" + k.cfg.NodeName }))
+	k.podInformer = k.factory.Core().V1().Pods().Informer()
+	k.podLister = k.factory.Core().V1().Pods().Lister()
+	k.svcFactory = informers.NewSharedInformerFactory(k.cfg.Client, 0)
+	k.svcLister = k.svcFactory.Core().V1().Services().Lister()
+	_, _ = k.podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { k.podChanged(obj) },
+		UpdateFunc: func(_, obj any) { k.podChanged(obj) },
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if pod, ok := obj.(*corev1.Pod); ok {
+				k.wake(pod.UID)
+			}
+		},
+	})
+	// Adopt what runs before pods arrive, so that nothing is started twice.
+	k.relist()
+	k.factory.Start(ctx.Done())
+	k.svcFactory.Start(ctx.Done())
+	defer k.factory.Shutdown()
+	defer k.svcFactory.Shutdown()
+	for typ, ok := range k.factory.WaitForCacheSync(ctx.Done()) {
+		if !ok && ctx.Err() == nil {
+			return fmt.Errorf("kubelet: %v cache did not sync", typ)
+		}
+	}
+	k.svcFactory.WaitForCacheSync(ctx.Done())
+
+	k.wg.Add(5)
+	go func() { defer k.wg.Done(); k.leaseLoop(ctx) }()
+	go func() { defer k.wg.Done(); k.statusLoop(ctx) }()
+	go func() { defer k.wg.Done(); k.relistLoop(ctx) }()
+	go func() { defer k.wg.Done(); k.exitLoop(ctx) }()
+	go func() { defer k.wg.Done(); k.serve(ctx, srv) }()
+	k.log.Info("kubelet started", "server", k.listener.Addr().String())
+	<-ctx.Done()
+	k.wg.Wait()
+	if k.cfg.StopPodsOnExit {
+		k.stopEverything()
+	}
+	return nil
+}
+
+// ServerAddress is the kubelet API's address (valid once Start has begun
+// serving).
+func (k *Kubelet) ServerAddress() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.listener == nil {
+		return ""
+	}
+	return k.listener.Addr().String()
+}
+
+func (k *Kubelet) podChanged(obj any) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok || pod.Spec.NodeName != k.cfg.NodeName {
+		return
+	}
+	k.ensureWorker(pod.UID, pod.Namespace, pod.Name)
+}
+
+// relist reads the runtime, refreshes the index and wakes the pods whose
+// containers changed; containers of pods without a worker get one (which
+// cleans them up if the pod is gone).
+func (k *Kubelet) relist() {
+	list, err := k.rt.List()
+	if err != nil {
+		k.log.Error("relist failed", "err", err)
+		return
+	}
+	index := map[types.UID]map[string]bool{}
+	owner := map[string]types.UID{}
+	running := map[string]bool{}
+	meta := map[types.UID][2]string{}
+	for _, c := range list {
+		uid := types.UID(c.Spec.PodUID)
+		if index[uid] == nil {
+			index[uid] = map[string]bool{}
+		}
+		index[uid][c.ID] = true
+		owner[c.ID] = uid
+		running[c.ID] = c.Running()
+		meta[uid] = [2]string{c.Spec.PodNamespace, c.Spec.PodName}
+	}
+	k.mu.Lock()
+	var changed []types.UID
+	for id, r := range running {
+		if old, ok := k.running[id]; !ok || old != r {
+			changed = append(changed, owner[id])
+		}
+	}
+	// Keep entries added by starts that raced with this list.
+	for uid, ids := range k.index {
+		for id := range ids {
+			if _, ok := owner[id]; !ok {
+				if _, err := k.rt.Status(id); err == nil {
+					if index[uid] == nil {
+						index[uid] = map[string]bool{}
+					}
+					index[uid][id], owner[id] = true, uid
+				}
+			}
+		}
+	}
+	k.index, k.owner, k.running = index, owner, running
+	k.mu.Unlock()
+	if k.podLister == nil {
+		return // initial adoption, before the informers run
+	}
+	for uid, m := range meta {
+		k.ensureWorker(uid, m[0], m[1])
+	}
+	for _, uid := range changed {
+		k.wake(uid)
+	}
+}
+
+func (k *Kubelet) relistLoop(ctx context.Context) {
+	t := k.clock.NewTicker(k.cfg.RelistPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+			k.relist()
+		}
+	}
+}
+
+func (k *Kubelet) exitLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case id := <-k.rt.Exits():
+			k.mu.Lock()
+			uid, ok := k.owner[id]
+			k.mu.Unlock()
+			if ok {
+				k.wake(uid)
+			}
+		}
+	}
+}
+
+// containersOf reads the runtime state of a pod's containers.
+func (k *Kubelet) containersOf(uid types.UID) []krt.Status {
+	k.mu.Lock()
+	ids := make([]string, 0, len(k.index[uid]))
+	for id := range k.index[uid] {
+		ids = append(ids, id)
+	}
+	k.mu.Unlock()
+	out := make([]krt.Status, 0, len(ids))
+	for _, id := range ids {
+		st, err := k.rt.Status(id)
+		if err != nil {
+			continue
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+func (k *Kubelet) track(uid types.UID, id string, add bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if add {
+		if k.index[uid] == nil {
+			k.index[uid] = map[string]bool{}
+		}
+		k.index[uid][id], k.owner[id] = true, uid
+		return
+	}
+	delete(k.index[uid], id)
+	delete(k.owner, id)
+	delete(k.running, id)
+	if len(k.index[uid]) == 0 {
+		delete(k.index, uid)
+	}
+}
+
+// stopEverything stops and removes every container (StopPodsOnExit).
+func (k *Kubelet) stopEverything() {
+	list, err := k.rt.List()
+	if err != nil {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, c := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := k.rt.Stop(ctx, c.ID, 2*time.Second); err != nil {
+				k.log.Warn("stop container", "err", err, "container", c.ID)
+			}
+			_ = k.rt.Remove(c.ID)
+		}()
+	}
+	wg.Wait()
+}
+
+func (k *Kubelet) hostIP() string { return k.cfg.NodeIP }
+
+func (k *Kubelet) allocatable() corev1.ResourceList {
+	return corev1.ResourceList{
+		corev1.ResourceCPU:    k.cfg.CPU,
+		corev1.ResourceMemory: k.cfg.Memory,
+		corev1.ResourcePods:   *resource.NewQuantity(int64(k.cfg.Pods), resource.DecimalSI),
+	}
+}
+
+func (k *Kubelet) services(namespace string) []*corev1.Service {
+	if k.svcLister == nil {
+		return nil
+	}
+	out, _ := k.svcLister.Services(namespace).List(labelsEverything())
+	if namespace != "default" {
+		if s, err := k.svcLister.Services("default").Get("kubernetes"); err == nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (k *Kubelet) podDir(uid types.UID) string {
+	return filepath.Join(k.cfg.RootDir, "pods", string(uid))
+}
+
+func klogRef(pod *corev1.Pod) string { return pod.Namespace + "/" + pod.Name }
