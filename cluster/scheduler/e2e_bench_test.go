@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -89,5 +90,24 @@ func benchEndToEnd(b *testing.B, numNodes, numPods int) {
 	b.StopTimer()
 	b.ReportMetric(float64(numPods)/took.Seconds(), "pods/s")
 	b.ReportMetric(float64(numPods)/created.Seconds(), "pods-created/s")
-	b.Logf("%d pods created in %v, bound in %v", numPods, created.Round(time.Millisecond), took.Round(time.Millisecond))
+
+	// The hollow nodes report every pod Running.
+	running := 0
+	if err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+		pods, err := c.CoreV1().Pods("default").List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return false, nil
+		}
+		running = 0
+		for _, p := range pods.Items {
+			if p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "" {
+				running++
+			}
+		}
+		return running == numPods, nil
+	}); err != nil {
+		b.Fatalf("only %d of %d pods running", running, numPods)
+	}
+	b.Logf("%d pods created in %v, bound in %v, all running after %v", numPods, created.Round(time.Millisecond),
+		took.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
 }
