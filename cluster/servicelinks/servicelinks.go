@@ -25,7 +25,6 @@ const (
 	MasterName      = "kubernetes"
 )
 
-
 // Env returns the variables for a pod in namespace, given the Services it may
 // see (any namespaces; others than namespace and default/kubernetes are
 // ignored). Services without a cluster IP (headless, ExternalName) give none.
