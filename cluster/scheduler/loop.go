@@ -40,6 +40,8 @@ type Config struct {
 	// Profile is "default" (spread, LeastAllocated) or "bin-packing" (MostAllocated).
 	Profile string
 	Logger  *slog.Logger
+	// Timings is taken for uniformity with the other components; the
+	// scheduler's only timed behaviour is the pod back-off below.
 	Timings timings.Timings
 	// Workers is how many bindings and status updates run at once. Default 16.
 	Workers int

@@ -51,7 +51,10 @@ func TestLoopAssumesAndRetries(t *testing.T) {
 	}
 	other := pod("other", requests("cpu", "1m"))
 	other.Spec.SchedulerName = "someone-else"
-	objs = append(objs, other)
+	dying := pod("dying", requests("cpu", "1m"))
+	dying.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	dying.Finalizers = []string{"example.com/hold"}
+	objs = append(objs, other, dying)
 	c := fakeWithBinding(objs...)
 	s, err := New(Config{Client: c, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PodInitialBackoff: 10 * time.Millisecond})
 	if err != nil {
@@ -93,8 +96,8 @@ func TestLoopAssumesAndRetries(t *testing.T) {
 	}
 	_, _, pods = count()
 	for _, p := range pods {
-		if p.Name == "other" && (p.Spec.NodeName != "" || len(p.Status.Conditions) > 0) {
-			t.Fatalf("pod of another scheduler touched: %+v", p)
+		if (p.Name == "other" || p.Name == "dying") && (p.Spec.NodeName != "" || len(p.Status.Conditions) > 0) {
+			t.Fatalf("pod %s (another scheduler's, or being deleted) was touched: %+v", p.Name, p)
 		}
 		if msg, ok := unschedulableCondition(&p); ok && msg != "0/2 nodes are available: 2 Insufficient cpu." {
 			t.Fatalf("message %q", msg)
