@@ -25,6 +25,8 @@
 // NodeAffinity (preferred) ×2, InterPodAffinity (preferred) ×2,
 // TaintToleration (PreferNoSchedule) ×3, PodTopologySpread (ScheduleAnyway) ×2.
 //
-// Not implemented: preemption, volumes, image locality, the default
-// system-wide topology spreading constraints, and scheduling gates.
+// Pods with scheduling gates wait until the gates are removed. Not
+// implemented: preemption, priority ordering of the queue (it is FIFO),
+// volumes, image locality, and the default system-wide topology spreading
+// constraints.
 package scheduler

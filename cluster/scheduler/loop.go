@@ -209,7 +209,7 @@ func (s *Scheduler) numNodes() int {
 // responsible reports whether the pod is one this scheduler should place now.
 func (s *Scheduler) responsible(pod *corev1.Pod) bool {
 	return pod.Spec.SchedulerName == s.cfg.SchedulerName && pod.Spec.NodeName == "" &&
-		pod.DeletionTimestamp == nil && CountsOnNode(pod)
+		pod.DeletionTimestamp == nil && len(pod.Spec.SchedulingGates) == 0 && CountsOnNode(pod)
 }
 
 func (s *Scheduler) scheduleOne(ctx context.Context, key string) {
