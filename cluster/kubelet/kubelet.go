@@ -112,6 +112,8 @@ type Kubelet struct {
 	ipam     *ipam
 	nodeUID  types.UID
 	listener net.Listener
+	// synced: the pod informer has synced, so a pod missing from it is gone.
+	synced bool
 }
 
 // New validates cfg and fills defaults.
@@ -258,6 +260,15 @@ func (k *Kubelet) Start(ctx context.Context) error {
 		}
 	}
 	k.svcFactory.WaitForCacheSync(ctx.Done())
+	k.mu.Lock()
+	k.synced = true
+	k.mu.Unlock()
+	k.relist() // workers for adopted containers, whose pods may be gone
+	if pods, err := k.podLister.List(labelsEverything()); err == nil {
+		for _, p := range pods {
+			k.podChanged(p)
+		}
+	}
 
 	k.wg.Add(5)
 	go func() { defer k.wg.Done(); k.leaseLoop(ctx) }()
@@ -337,9 +348,10 @@ func (k *Kubelet) relist() {
 		}
 	}
 	k.index, k.owner, k.running = index, owner, running
+	synced := k.synced
 	k.mu.Unlock()
-	if k.podLister == nil {
-		return // initial adoption, before the informers run
+	if !synced {
+		return // initial adoption, before the informers have synced
 	}
 	for uid, m := range meta {
 		k.ensureWorker(uid, m[0], m[1])

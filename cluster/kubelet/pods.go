@@ -44,7 +44,7 @@ type podWorker struct {
 func (k *Kubelet) ensureWorker(uid types.UID, namespace, name string) {
 	k.mu.Lock()
 	w, ok := k.workers[uid]
-	if !ok && k.ctx != nil && k.ctx.Err() == nil {
+	if !ok && k.synced && k.ctx.Err() == nil {
 		w = &podWorker{uid: uid, namespace: namespace, name: name, wakeCh: make(chan struct{}, 1),
 			backOff: map[string]podsync.BackOff{}, failures: map[string]podsync.StartFailure{}}
 		k.workers[uid] = w
@@ -110,6 +110,9 @@ func (k *Kubelet) runWorker(ctx context.Context, w *podWorker) {
 // syncPod does one round for a pod; it returns when it wants the next one,
 // or finished when the pod is gone and cleaned up.
 func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (time.Duration, bool) {
+	if ctx.Err() != nil {
+		return 0, false // stopping: touch nothing
+	}
 	now := k.clock.Now()
 	pod, err := k.podLister.Pods(w.namespace).Get(w.name)
 	if err != nil || pod.UID != w.uid || pod.Spec.NodeName != k.cfg.NodeName {
