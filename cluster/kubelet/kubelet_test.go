@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
-	"golang.org/x/sys/unix"
 
 	"github.com/project-seven/seven/cluster/kubelet/podsync"
 )
@@ -100,7 +100,10 @@ func TestKubelet(t *testing.T) {
 		events := c.events("web")
 		for _, want := range []string{"Pulled", "Created", "Started"} {
 			if !hasEvent(events, want) {
-				eventually(t, 5*time.Second, func() (bool, string) { events = c.events("web"); return hasEvent(events, want), "no " + want + " event: " + strings.Join(events, "; ") })
+				eventually(t, 5*time.Second, func() (bool, string) {
+					events = c.events("web")
+					return hasEvent(events, want), "no " + want + " event: " + strings.Join(events, "; ")
+				})
 			}
 		}
 		// Logs and exec through the kubelet API.

@@ -378,7 +378,7 @@ func (k *Kubelet) startContainer(ctx context.Context, w *podWorker, pod *corev1.
 			return &configError{fmt.Sprintf("volume %q not found", vm.Name)}
 		}
 		if vm.SubPath != "" {
-			src = filepath.Join(src, filepath.Clean("/" + vm.SubPath))
+			src = filepath.Join(src, filepath.Clean("/"+vm.SubPath))
 			if _, err := os.Stat(src); os.IsNotExist(err) {
 				_ = os.MkdirAll(src, 0o755)
 			}

@@ -82,7 +82,7 @@ func (k *Kubelet) Summary() stats.Summary {
 		p := pods[f.uid]
 		if p == nil {
 			p = &stats.PodStats{PodRef: stats.PodReference{Name: f.pod, Namespace: f.namespace, UID: f.uid}, StartTime: metav1.NewTime(f.started),
-				CPU: &stats.CPUStats{Time: metav1.NewTime(f.s.Time), UsageCoreNanoSeconds: ptr.To[uint64](0), UsageNanoCores: ptr.To[uint64](0)},
+				CPU:    &stats.CPUStats{Time: metav1.NewTime(f.s.Time), UsageCoreNanoSeconds: ptr.To[uint64](0), UsageNanoCores: ptr.To[uint64](0)},
 				Memory: &stats.MemoryStats{Time: metav1.NewTime(f.s.Time), WorkingSetBytes: ptr.To[uint64](0), RSSBytes: ptr.To[uint64](0), UsageBytes: ptr.To[uint64](0)}}
 			pods[f.uid] = p
 			order = append(order, f.uid)
