@@ -547,6 +547,8 @@ func (s *Server) applyUpdate(ctx context.Context, req request, sub string, newOb
 		merged := old.DeepCopyObject()
 		copyField(merged, newObj, "Status")
 		newObj = merged
+	case "binding":
+		// The server's own change of spec.nodeName and the PodScheduled condition.
 	case "finalize":
 		merged := old.(*corev1.Namespace).DeepCopy()
 		merged.Spec.Finalizers = newObj.(*corev1.Namespace).Spec.Finalizers
@@ -583,7 +585,9 @@ func (s *Server) applyUpdate(ctx context.Context, req request, sub string, newOb
 		return nil, userRV, err
 	}
 	release := releasedKeys(res, old, newObj)
-	if res.ValidateUpdate != nil {
+	// A binding is the API server's own write of spec.nodeName, which pod
+	// validation otherwise forbids.
+	if res.ValidateUpdate != nil && sub != "binding" {
 		if errs := res.ValidateUpdate(newObj, old); len(errs) > 0 {
 			return nil, userRV, apierrors.NewInvalid(res.GroupVersionKind().GroupKind(), req.name, errs)
 		}

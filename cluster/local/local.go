@@ -11,12 +11,16 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 
 	"github.com/project-seven/seven/cluster/apiserver"
 	"github.com/project-seven/seven/cluster/component"
+	"github.com/project-seven/seven/cluster/controllers/manager"
+	"github.com/project-seven/seven/cluster/hollow"
+	"github.com/project-seven/seven/cluster/scheduler"
 	"github.com/project-seven/seven/cluster/timings"
 )
 
@@ -29,9 +33,12 @@ type Config struct {
 	// TimingsPreset is "fast" (default) or "kubernetes".
 	TimingsPreset string
 	// Disable lists components not to run, so that a user's own can take
-	// their place (e.g. "scheduler").
+	// their place: "scheduler", "controller-manager", or one controller by
+	// name (e.g. "replicaset", see manager.Names).
 	Disable []string
-	Logger  *slog.Logger
+	// HollowNodes registers that many API-only nodes (no processes), for scale work.
+	HollowNodes int
+	Logger      *slog.Logger
 }
 
 // Cluster is a running local cluster.
@@ -57,6 +64,8 @@ func New(cfg Config) (*Cluster, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	// client-go logs through klog; send it where everything else goes.
+	klog.SetSlogLogger(cfg.Logger)
 	abs, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -100,10 +109,12 @@ func (c *Cluster) Start(ctx context.Context) error {
 	if err := os.MkdirAll(c.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The API server outlives the components: they stop first, so none of
+	// them meets a closed server on the way out.
+	apiCtx, stopAPI := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopAPI()
 	apiDone := make(chan error, 1)
-	go func() { apiDone <- c.api.Start(ctx) }()
+	go func() { apiDone <- c.api.Start(apiCtx) }()
 	select {
 	case <-c.api.Ready():
 	case err := <-apiDone:
@@ -111,6 +122,9 @@ func (c *Cluster) Start(ctx context.Context) error {
 			err = errors.New("api server stopped")
 		}
 		return err
+	case <-ctx.Done():
+		stopAPI()
+		return <-apiDone
 	}
 	data, err := os.ReadFile(c.api.KubeconfigPath())
 	if err != nil {
@@ -119,28 +133,85 @@ func (c *Cluster) Start(ctx context.Context) error {
 	if err := os.WriteFile(c.KubeconfigPath(), data, 0o600); err != nil {
 		return fmt.Errorf("kubeconfig: %w", err)
 	}
-	group := component.Group{}
+	group, err := c.components()
+	if err != nil {
+		return err
+	}
 	close(c.ready)
+	groupCtx, stopGroup := context.WithCancel(ctx)
+	defer stopGroup()
 	groupDone := make(chan error, 1)
 	go func() {
 		if len(group) == 0 {
-			<-ctx.Done()
+			<-groupCtx.Done()
 			groupDone <- nil
 			return
 		}
-		groupDone <- group.Start(ctx)
+		groupDone <- group.Start(groupCtx)
 	}()
+	var groupErr, apiErr error
 	select {
-	case err := <-apiDone:
-		cancel()
-		<-groupDone
-		return err
-	case err := <-groupDone:
-		cancel()
-		select {
-		case <-apiDone:
-		case <-time.After(10 * time.Second):
+	case groupErr = <-groupDone:
+		stopAPI()
+		apiErr = <-apiDone
+	case apiErr = <-apiDone:
+		if apiErr == nil {
+			apiErr = errors.New("api server stopped")
 		}
-		return err
+		stopGroup()
+		<-groupDone
 	}
+	return errors.Join(groupErr, apiErr)
+}
+
+// components are the parts that run against the API server, each leader
+// elected where Kubernetes elects one.
+func (c *Cluster) components() (component.Group, error) {
+	cfg, err := c.AdminConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	host, _ := os.Hostname()
+	identity := fmt.Sprintf("%s_%d", host, os.Getpid())
+	leader := func(name string, inner component.Component) component.Component {
+		return component.LeaderElected(component.LeaderConfig{
+			Client: client, Name: name, Identity: identity, Logger: c.cfg.Logger,
+			LeaseDuration: c.timings.LeaderLeaseDuration, RenewDeadline: c.timings.LeaderRenewDeadline, RetryPeriod: c.timings.LeaderRetryPeriod,
+		}, inner)
+	}
+	var group component.Group
+	if !c.disabled("scheduler") {
+		s, err := scheduler.New(scheduler.Config{Client: client, Timings: c.timings, Logger: c.cfg.Logger.With("component", "scheduler")})
+		if err != nil {
+			return nil, err
+		}
+		group = append(group, component.Named{Name: "scheduler", Component: leader("seven-scheduler", s)})
+	}
+	if !c.disabled("controller-manager") {
+		var off []string
+		for _, name := range manager.Names() {
+			if c.disabled(name) {
+				off = append(off, name)
+			}
+		}
+		m, err := manager.New(manager.Config{Client: client, RESTConfig: cfg, Timings: c.timings, Disabled: off, Identity: identity,
+			Logger: c.cfg.Logger.With("component", "controller-manager")})
+		if err != nil {
+			return nil, err
+		}
+		group = append(group, component.Named{Name: "controller-manager", Component: leader("seven-controller-manager", m)})
+	}
+	if c.cfg.HollowNodes > 0 {
+		h, err := hollow.New(hollow.Config{Client: client, Count: c.cfg.HollowNodes, Timings: c.timings, Logger: c.cfg.Logger.With("component", "hollow-nodes")})
+		if err != nil {
+			return nil, err
+		}
+		group = append(group, component.Named{Name: "hollow-nodes", Component: h})
+	}
+	return group, nil
 }

@@ -19,6 +19,9 @@ func commands() []command {
 	return []command{
 		{"up", "run a whole cluster in this process (API server on embedded etcd, control plane, local nodes)", runUp},
 		{"apiserver", "run the API server (embedded etcd by default, or --etcd-servers)", runAPIServer},
+		{"scheduler", "run the scheduler (leader-elected)", runScheduler},
+		{"controller-manager", "run the controllers (leader-elected)", runControllerManager},
+		{"hollow-nodes", "register API-only nodes that report their pods running, for scale work", runHollowNodes},
 		{"version", "print the version", runVersion},
 	}
 }
