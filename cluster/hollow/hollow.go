@@ -132,10 +132,11 @@ func (n *Nodes) Start(ctx context.Context) error {
 			podQueue.Add(pod.Namespace + "/" + pod.Name)
 		}
 	}
-	if _, err := pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	podReg, err := pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    enqueue,
 		UpdateFunc: func(_, obj any) { enqueue(obj) },
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("hollow: pod handler: %w", err)
 	}
 	nodeInformer := factory.Core().V1().Nodes()
@@ -161,9 +162,8 @@ func (n *Nodes) Start(ctx context.Context) error {
 		podQueue.ShutDown()
 		leaseQueue.ShutDown()
 	})
-	factory.WaitForCacheSync(ctx.Done())
-	if ctx.Err() != nil {
-		return nil
+	if !cache.WaitForCacheSync(ctx.Done(), podReg.HasSynced, nodeInformer.Informer().HasSynced) {
+		return nil // only when ctx is done
 	}
 	if err := n.register(ctx); err != nil {
 		if ctx.Err() != nil {

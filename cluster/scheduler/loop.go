@@ -136,21 +136,27 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	factory := informers.NewSharedInformerFactory(s.client, 0)
 	podInformer := factory.Core().V1().Pods()
 	s.pods = podInformer.Lister()
-	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	// The loop starts once every handler has seen the initial lists (not
+	// merely once the informers' stores have them): deciding earlier could
+	// overcommit nodes whose pods the snapshot does not hold yet.
+	var synced []cache.InformerSynced
+	podReg, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { s.onPod(nil, obj.(*corev1.Pod)) },
 		UpdateFunc: func(old, obj any) { s.onPod(old.(*corev1.Pod), obj.(*corev1.Pod)) },
 		DeleteFunc: func(obj any) { s.onPodDelete(obj) },
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("scheduler: pod handler: %w", err)
 	}
-	if _, err := factory.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	nodeReg, err := factory.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { s.onNode(nil, obj.(*corev1.Node)) },
 		UpdateFunc: func(old, obj any) { s.onNode(old.(*corev1.Node), obj.(*corev1.Node)) },
 		DeleteFunc: func(obj any) { s.onNodeDelete(obj) },
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("scheduler: node handler: %w", err)
 	}
-	if _, err := factory.Core().V1().Namespaces().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	nsReg, err := factory.Core().V1().Namespaces().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { s.onNamespace(nil, obj.(*corev1.Namespace)) },
 		UpdateFunc: func(old, obj any) { s.onNamespace(old.(*corev1.Namespace), obj.(*corev1.Namespace)) },
 		DeleteFunc: func(obj any) {
@@ -160,9 +166,11 @@ func (s *Scheduler) Start(ctx context.Context) error {
 				s.mu.Unlock()
 			}
 		},
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("scheduler: namespace handler: %w", err)
 	}
+	synced = append(synced, podReg.HasSynced, nodeReg.HasSynced, nsReg.HasSynced)
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
 
@@ -181,13 +189,8 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		s.queue.ShutDown()
 	})
 
-	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("scheduler: %v cache did not sync", typ)
-		}
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+		return nil // only when ctx is done
 	}
 	s.log.Info("scheduler started", "profile", s.profile.Name, "nodes", s.numNodes())
 	for {
