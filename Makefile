@@ -21,9 +21,12 @@ up: build ## run a local cluster (kubeconfig in .seven/kubeconfig)
 test: ## run the unit and integration tests
 	$(GO) test -count=1 ./...
 
-bench: ## run the benchmarks (figures for the issue notes)
+bench: ## run the benchmarks (the figures quoted in the issue notes)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./cluster/apiserver/
-	$(GO) test -run '^$$' -bench . -count 1 ./cluster/scheduler/
+	$(GO) test -run '^$$' -bench BenchmarkSchedule -benchtime 2000x -count 1 ./cluster/scheduler/
+	$(GO) test -run '^$$' -bench BenchmarkEndToEnd -benchtime 1x -count 1 -timeout 15m ./cluster/scheduler/
+	$(GO) test -run '^$$' -bench BenchmarkDeployment100 -benchtime 2x -count 1 ./cluster/controllers/deployment/
+	$(GO) test -run '^$$' -bench . -count 1 ./cluster/image/
 
 verify: ## gofmt, go vet, golangci-lint, go mod tidy and generated files are clean
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: run gofmt -w"; exit 1; }

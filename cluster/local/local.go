@@ -30,6 +30,10 @@ type Config struct {
 	DataDir string
 	// Address is the API server's listen address; default 127.0.0.1:6443.
 	Address string
+	// Hosts are extra names and IPs for the API server's certificate.
+	Hosts []string
+	// ServiceClusterIPRange is where ClusterIPs come from (default 10.96.0.0/16).
+	ServiceClusterIPRange string
 	// TimingsPreset is "fast" (default) or "kubernetes".
 	TimingsPreset string
 	// Disable lists components not to run, so that a user's own can take
@@ -72,11 +76,13 @@ func New(cfg Config) (*Cluster, error) {
 	}
 	cfg.DataDir = abs
 	api, err := apiserver.New(apiserver.Config{
-		DataDir:       filepath.Join(cfg.DataDir, "control-plane"),
-		Address:       cfg.Address,
-		Timings:       t,
-		TimingsPreset: cfg.TimingsPreset,
-		Logger:        cfg.Logger,
+		DataDir:               filepath.Join(cfg.DataDir, "control-plane"),
+		Address:               cfg.Address,
+		Hosts:                 cfg.Hosts,
+		Timings:               t,
+		ServiceClusterIPRange: cfg.ServiceClusterIPRange,
+		TimingsPreset:         cfg.TimingsPreset,
+		Logger:                cfg.Logger,
 	})
 	if err != nil {
 		return nil, err

@@ -48,7 +48,7 @@ func (f *clientFlags) setup() (*clientSetup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
-	cfg.QPS, cfg.Burst = 200, 400
+	cfg.QPS = -1 // our own components: no client-side throttling
 	cfg.ContentType = "application/vnd.kubernetes.protobuf"
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {

@@ -18,6 +18,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"up", "run a whole cluster in this process (API server on embedded etcd, control plane, local nodes)", runUp},
+		{"control-plane", "run the control plane (API server, scheduler, controllers): the grouping inside a control-plane container", runControlPlane},
 		{"apiserver", "run the API server (embedded etcd by default, or --etcd-servers)", runAPIServer},
 		{"scheduler", "run the scheduler (leader-elected)", runScheduler},
 		{"controller-manager", "run the controllers (leader-elected)", runControllerManager},

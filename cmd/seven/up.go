@@ -103,3 +103,42 @@ func runVersion(context.Context, []string) error {
 	fmt.Printf("seven %s (Kubernetes API %s.%s)\n", apiserver.Version.GitVersion, apiserver.Version.Major, apiserver.Version.Minor)
 	return nil
 }
+
+// runControlPlane runs the control plane only (API server on embedded etcd,
+// scheduler, controllers): the grouping inside a control-plane container.
+func runControlPlane(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("seven control-plane", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", "/var/lib/seven", "directory for etcd data, certificates and the kubeconfig")
+	address := fs.String("address", "0.0.0.0:6443", "API server listen address")
+	hosts := fs.String("tls-hosts", "", "comma-separated extra names and IPs for the serving certificate (the addresses nodes and users dial)")
+	serviceRange := fs.String("service-cluster-ip-range", "10.96.0.0/16", "CIDR of Service ClusterIPs")
+	preset := fs.String("timings", timings.PresetFast, "timings preset: fast or kubernetes")
+	disable := fs.String("disable", "", "comma-separated components not to run")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := logger(*logLevel)
+	if err != nil {
+		return err
+	}
+	cfg := local.Config{DataDir: *dataDir, Address: *address, TimingsPreset: *preset, ServiceClusterIPRange: *serviceRange, Logger: log}
+	if *hosts != "" {
+		cfg.Hosts = strings.Split(*hosts, ",")
+	}
+	if *disable != "" {
+		cfg.Disable = strings.Split(*disable, ",")
+	}
+	c, err := local.New(cfg)
+	if err != nil {
+		return err
+	}
+	go func() {
+		select {
+		case <-c.Ready():
+			fmt.Printf("seven: ready, kubeconfig at %s\n", c.KubeconfigPath())
+		case <-ctx.Done():
+		}
+	}()
+	return c.Start(ctx)
+}
