@@ -1,5 +1,243 @@
 package kubelet
 
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/project-seven/seven/cluster/image"
+	"github.com/project-seven/seven/cluster/timings"
+)
+
+// BenchmarkPodStartup measures, through a watch, the time from each pod's
+// create to the first time it is seen Running, for 100 pods of the fixture:
+// "burst" creates them back to back, "paced" one every 100ms. Run with
+// -benchtime=1x: it reports p50, p99 and max in ms.
+func BenchmarkPodStartup(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		gap  time.Duration
+	}{{"burst", 0}, {"paced", 100 * time.Millisecond}} {
+		b.Run(mode.name, func(b *testing.B) { podStartup(b, mode.gap) })
+	}
+}
+
+func podStartup(b *testing.B, gap time.Duration) {
+	c := newCluster(b)
+	ctx := context.Background()
+	const n = 100
+	w, err := c.client.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Stop()
+	var mu sync.Mutex
+	created := map[string]time.Time{}
+	seen := map[string]time.Duration{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range w.ResultChan() {
+			if ev.Type != watch.Modified && ev.Type != watch.Added {
+				continue
+			}
+			p := ev.Object.(*corev1.Pod)
+			mu.Lock()
+			if _, ok := seen[p.Name]; !ok && p.Status.Phase == corev1.PodRunning {
+				seen[p.Name] = time.Since(created[p.Name])
+			}
+			all := len(seen) == n
+			mu.Unlock()
+			if all {
+				return
+			}
+		}
+	}()
+	b.ResetTimer()
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("bench-%03d", i)
+		mu.Lock()
+		created[name] = time.Now()
+		mu.Unlock()
+		c.create(fixturePod(name, "seven.local/fixture:v1"))
+		time.Sleep(gap)
+	}
+	select {
+	case <-done:
+	case <-time.After(120 * time.Second):
+		b.Fatalf("only %d/%d pods running", len(seen), n)
+	}
+	b.StopTimer()
+	lat := make([]time.Duration, 0, n)
+	for _, d := range seen {
+		lat = append(lat, d)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	p50, p99 := lat[n/2], lat[n*99/100-1]
+	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(lat[n-1].Microseconds())/1000, "max-ms")
+}
+
 const envChildKubelet = "SEVEN_TEST_CHILD_KUBELET"
 
-func runChildKubelet() int { return 0 }
+// childConfig is what a kubelet run as a separate process (for RSS
+// measurements) gets from its parent test.
+type childConfig struct {
+	Host                       string
+	CAData, CertData, KeyData  []byte
+	BearerToken                string
+	PodCIDR, RootDir, ImageDir string
+}
+
+// runChildKubelet runs a kubelet until SIGTERM (the test binary re-executed
+// with envChildKubelet naming its config file).
+func runChildKubelet() int {
+	var cc childConfig
+	b, err := os.ReadFile(os.Getenv(envChildKubelet))
+	if err == nil {
+		err = json.Unmarshal(b, &cc)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child kubelet:", err)
+		return 1
+	}
+	rc := &rest.Config{Host: cc.Host, BearerToken: cc.BearerToken, TLSClientConfig: rest.TLSClientConfig{CAData: cc.CAData, CertData: cc.CertData, KeyData: cc.KeyData},
+		QPS: 50, Burst: 100} // the kubelet's defaults in Kubernetes
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child kubelet:", err)
+		return 1
+	}
+	images, err := image.Open(cc.ImageDir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child kubelet:", err)
+		return 1
+	}
+	k, err := New(Config{Client: client, NodeName: "node-1", PodCIDR: cc.PodCIDR, RootDir: cc.RootDir, Images: images,
+		Timings: timings.Fast(), Logger: testLogger(), StopPodsOnExit: true})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child kubelet:", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := k.Start(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "child kubelet:", err)
+		return 1
+	}
+	return 0
+}
+
+func rssKB(pid int) int { return statusKB(pid, "VmRSS:") }
+
+// statusKB reads a kB figure of /proc/<pid>/status (VmRSS:, RssAnon:, …).
+func statusKB(pid int, key string) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, key); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return n
+		}
+	}
+	return 0
+}
+
+// BenchmarkKubeletRSS runs the kubelet as its own process with 50 running
+// pods and reports its resident memory (MB). Run with -benchtime=1x.
+func BenchmarkKubeletRSS(b *testing.B) {
+	c := newCluster(b)
+	c.stopKubelet() // the in-process one; a child process takes over node-1
+	ctx := context.Background()
+	cc := childConfig{Host: c.rest.Host, CAData: c.rest.CAData, CertData: c.rest.CertData, KeyData: c.rest.KeyData,
+		BearerToken: c.rest.BearerToken, PodCIDR: c.cidr, RootDir: filepath.Join(b.TempDir(), "child"), ImageDir: c.images.Dir()}
+	data, _ := json.Marshal(cc)
+	cfgPath := filepath.Join(b.TempDir(), "child.json")
+	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), envChildKubelet+"="+cfgPath)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	const n = 50
+	for i := 0; i < n; i++ {
+		c.create(fixturePod(fmt.Sprintf("rss-%02d", i), "seven.local/fixture:v1"))
+	}
+	eventually(b, 120*time.Second, func() (bool, string) {
+		l, err := c.client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		r := 0
+		for i := range l.Items {
+			if running(&l.Items[i]) {
+				r++
+			}
+		}
+		return r == n, fmt.Sprintf("%d/%d pods running", r, n)
+	})
+	// Let a few status, lease and relist rounds pass.
+	time.Sleep(5 * time.Second)
+	b.ReportMetric(float64(rssKB(cmd.Process.Pid))/1024, "kubelet-RSS-MB")
+	b.ReportMetric(float64(statusKB(cmd.Process.Pid, "RssAnon:"))/1024, "kubelet-anon-MB")
+	shims, private := shimMemory()
+	if shims > 0 {
+		b.ReportMetric(float64(private)/1024/float64(shims), "shim-private-MB")
+	}
+	b.ReportMetric(float64(rssKB(os.Getpid()))/1024, "apiserver+test-RSS-MB")
+}
+
+// shimMemory counts the running shims and sums their private memory (kB,
+// from smaps_rollup: what each one really costs, its binary's pages being
+// shared).
+func shimMemory() (n, privateKB int) {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if !strings.Contains(string(cmdline), "__seven-shim") {
+			continue
+		}
+		n++
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+		for _, l := range strings.Split(string(b), "\n") {
+			for _, key := range []string{"Private_Clean:", "Private_Dirty:"} {
+				if v, ok := strings.CutPrefix(l, key); ok {
+					kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+					privateKB += kb
+				}
+			}
+		}
+	}
+	return n, privateKB
+}
