@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"sort"
@@ -234,5 +233,3 @@ func addressType(ip string) discoveryv1.AddressType {
 	return discoveryv1.AddressTypeIPv6
 }
 
-// keyString is how a Service is named in the work queue and logs.
-func keyString(n types.NamespacedName) string { return fmt.Sprintf("%s/%s", n.Namespace, n.Name) }
