@@ -232,4 +232,3 @@ func addressType(ip string) discoveryv1.AddressType {
 	}
 	return discoveryv1.AddressTypeIPv6
 }
-
