@@ -40,7 +40,7 @@ type Definition struct {
 	// ID is stable: an area prefix and a number, e.g. "SC-4".
 	ID string `json:"id"`
 	// Statement is one sentence saying what an implementation MUST do.
-	Statement string `json:"statement"`
+	Statement string  `json:"statement"`
 	Profile   Profile `json:"profile"`
 	// Capabilities is the union of what its specs need.
 	Capabilities []target.Capability `json:"capabilities,omitempty"`
