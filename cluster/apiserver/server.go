@@ -149,7 +149,6 @@ func (s *Server) Start(ctx context.Context) error {
 		etcd, err = storage.StartEmbedded(ctx, storage.EmbeddedConfig{
 			DataDir:        filepath.Join(s.cfg.DataDir, "etcd"),
 			ProgressNotify: s.cfg.Timings.WatchBookmark,
-			Logger:         s.log,
 		})
 	}
 	if err != nil {

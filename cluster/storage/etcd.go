@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"time"
 
@@ -33,7 +32,6 @@ type EmbeddedConfig struct {
 	PeerURL string
 	// ProgressNotify is the interval of watch progress notifications (bookmarks).
 	ProgressNotify time.Duration
-	Logger         *slog.Logger
 }
 
 // StartEmbedded starts a single-member etcd in cfg.DataDir and returns an
