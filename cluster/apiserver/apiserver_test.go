@@ -16,6 +16,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -670,5 +671,34 @@ func TestProtobufClient(t *testing.T) {
 	}
 	if ev := <-w.ResultChan(); ev.Type != watch.Deleted {
 		t.Fatalf("protobuf watch: %v", ev)
+	}
+}
+
+// Events written through events.k8s.io/v1 (client-go's events recorder) and
+// core/v1 (kubectl describe) are one store, as in Kubernetes.
+func TestEventsShareStorage(t *testing.T) {
+	cs, _ := client(t)
+	ctx := ctxT(t)
+	ev := &eventsv1.Event{
+		ObjectMeta:          metav1.ObjectMeta{Name: "pod-x.1", Namespace: "default"},
+		EventTime:           metav1.NowMicro(),
+		ReportingController: "seven.dev/test",
+		ReportingInstance:   "test-1",
+		Action:              "Testing",
+		Reason:              "Tested",
+		Note:                "it works",
+		Type:                corev1.EventTypeNormal,
+		Regarding:           corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "x", APIVersion: "v1"},
+	}
+	if _, err := cs.EventsV1().Events("default").Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	core, err := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=x,involvedObject.kind=Pod"})
+	if err != nil || len(core.Items) != 1 || core.Items[0].Message != "it works" || core.Items[0].Reason != "Tested" {
+		t.Fatalf("core/v1 view of an events.k8s.io/v1 event: %v %+v", err, core)
+	}
+	back, err := cs.EventsV1().Events("default").Get(ctx, "pod-x.1", metav1.GetOptions{})
+	if err != nil || back.Note != "it works" || back.Regarding.Name != "x" {
+		t.Fatalf("events.k8s.io/v1 read back: %v %+v", err, back)
 	}
 }

@@ -47,11 +47,11 @@ func key(res *registry.Resource, namespace, name string) string {
 
 // prefix is the etcd key prefix of a resource, in one namespace or all.
 func prefix(res *registry.Resource, namespace string) string {
-	g := res.GroupVersion.Group
+	g, name, _ := storedAs(res)
 	if g == "" {
 		g = "core"
 	}
-	p := "/registry/" + g + "/" + res.Name + "/"
+	p := "/registry/" + g + "/" + name + "/"
 	if res.Namespaced && namespace != "" {
 		p += namespace + "/"
 	}
@@ -84,7 +84,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, req request) {
 		return
 	}
 	obj := req.res.New()
-	if err := s.store.Get(r.Context(), key(req.res, req.namespace, req.name), obj); err != nil {
+	if err := s.objects(req.res).Get(r.Context(), key(req.res, req.namespace, req.name), obj); err != nil {
 		s.codecs.writeError(w, r, storageError(req.res, req.name, err))
 		return
 	}
@@ -277,7 +277,7 @@ func (s *Server) list(ctx context.Context, req request, opts *metav1.ListOptions
 	if sel.everything() {
 		keep = nil
 	}
-	page, err := s.store.List(ctx, p, sopts, req.res.New, keep)
+	page, err := s.objects(req.res).List(ctx, p, sopts, keep)
 	if err != nil {
 		if errors.Is(err, storage.ErrCompacted) {
 			return nil, apierrors.NewResourceExpired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
@@ -418,7 +418,7 @@ func (s *Server) create(ctx context.Context, req request, obj runtime.Object, dr
 		if dryRun {
 			return obj, nil
 		}
-		err = s.store.Create(ctx, key(res, m.GetNamespace(), m.GetName()), obj, reserve...)
+		err = s.objects(res).Create(ctx, key(res, m.GetNamespace(), m.GetName()), obj, reserve...)
 		switch {
 		case err == nil:
 			return obj, nil
@@ -509,7 +509,7 @@ func (s *Server) update(ctx context.Context, req request, sub string, dryRun boo
 	k := key(res, req.namespace, req.name)
 	for attempt := 0; ; attempt++ {
 		old := res.New()
-		if err := s.store.Get(ctx, k, old); err != nil {
+		if err := s.objects(res).Get(ctx, k, old); err != nil {
 			return nil, storageError(res, req.name, err)
 		}
 		newObj, err := change(old.DeepCopyObject())
@@ -597,18 +597,18 @@ func (s *Server) applyUpdate(ctx context.Context, req request, sub string, newOb
 		if dryRun {
 			return newObj, userRV, nil
 		}
-		if _, err := s.store.Delete(ctx, key(res, om.GetNamespace(), om.GetName()), rev, reservedKeys(res, old)...); err != nil {
+		if _, err := s.objects(res).Delete(ctx, key(res, om.GetNamespace(), om.GetName()), rev, reservedKeys(res, old)...); err != nil {
 			return nil, userRV, err
 		}
 		return newObj, userRV, nil
 	}
-	if same, err := s.unchanged(newObj, old); err == nil && same {
+	if same, err := s.unchanged(res, newObj, old); err == nil && same {
 		return old, userRV, nil
 	}
 	if dryRun {
 		return newObj, userRV, nil
 	}
-	if err := s.store.Update(ctx, key(res, om.GetNamespace(), om.GetName()), newObj, rev, reserve, release); err != nil {
+	if err := s.objects(res).Update(ctx, key(res, om.GetNamespace(), om.GetName()), newObj, rev, reserve, release); err != nil {
 		if errors.Is(err, storage.ErrReserved) {
 			return nil, userRV, storage.ErrConflict
 		}
@@ -634,12 +634,12 @@ func (s *Server) deletionComplete(res *registry.Resource, obj runtime.Object) bo
 }
 
 // unchanged reports whether writing newObj would store the same bytes as old.
-func (s *Server) unchanged(newObj, old runtime.Object) (bool, error) {
-	a, err := s.store.Encode(newObj)
+func (s *Server) unchanged(res *registry.Resource, newObj, old runtime.Object) (bool, error) {
+	a, err := s.objects(res).Encode(newObj)
 	if err != nil {
 		return false, err
 	}
-	b, err := s.store.Encode(old)
+	b, err := s.objects(res).Encode(old)
 	if err != nil {
 		return false, err
 	}
@@ -765,7 +765,7 @@ func (s *Server) delete(ctx context.Context, req request, opts *metav1.DeleteOpt
 	dryRun := len(opts.DryRun) > 0
 	for attempt := 0; ; attempt++ {
 		old := res.New()
-		if err := s.store.Get(ctx, k, old); err != nil {
+		if err := s.objects(res).Get(ctx, k, old); err != nil {
 			return nil, storageError(res, req.name, err)
 		}
 		om, _ := meta.Accessor(old)
@@ -832,10 +832,10 @@ func (s *Server) delete(ctx context.Context, req request, opts *metav1.DeleteOpt
 			if dryRun {
 				return obj, nil
 			}
-			if same, err := s.unchanged(obj, old); err == nil && same {
+			if same, err := s.unchanged(res, obj, old); err == nil && same {
 				return old, nil
 			}
-			err := s.store.Update(ctx, k, obj, rev, nil, nil)
+			err := s.objects(res).Update(ctx, k, obj, rev, nil, nil)
 			if errors.Is(err, storage.ErrConflict) && attempt < maxRetries {
 				continue
 			}
@@ -847,7 +847,7 @@ func (s *Server) delete(ctx context.Context, req request, opts *metav1.DeleteOpt
 		if dryRun {
 			return obj, nil
 		}
-		delRev, err := s.store.Delete(ctx, k, rev, reservedKeys(res, old)...)
+		delRev, err := s.objects(res).Delete(ctx, k, rev, reservedKeys(res, old)...)
 		if errors.Is(err, storage.ErrConflict) && attempt < maxRetries {
 			continue
 		}

@@ -52,7 +52,7 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, req request)
 	switch r.Method {
 	case http.MethodGet:
 		obj := req.res.New()
-		if err := s.store.Get(r.Context(), key(req.res, req.namespace, req.name), obj); err != nil {
+		if err := s.objects(req.res).Get(r.Context(), key(req.res, req.namespace, req.name), obj); err != nil {
 			s.codecs.writeError(w, r, storageError(req.res, req.name, err))
 			return
 		}

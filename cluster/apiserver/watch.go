@@ -129,14 +129,14 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req request)
 	start := rv
 	if sendInitial || rv == 0 {
 		// "Get state and start at most recent": the current objects as ADDED, then changes.
-		page, err := s.store.List(ctx, p, storage.ListOptions{}, req.res.New, func(o runtime.Object) bool { return s.matches(req.res, sel, o) })
+		page, err := s.objects(req.res).List(ctx, p, storage.ListOptions{}, func(o runtime.Object) bool { return s.matches(req.res, sel, o) })
 		if err != nil {
 			s.codecs.writeError(w, r, storageError(req.res, "", err))
 			return
 		}
 		initial, start = page.Items, page.Revision
 	}
-	events := s.store.Watch(ctx, p, start, req.res.New)
+	events := s.objects(req.res).Watch(ctx, p, start)
 
 	rc := http.NewResponseController(w)
 	mediaType := out.mediaType
