@@ -116,7 +116,7 @@ func (c *cluster) startKubelet() {
 	c.k, c.cancel, c.done = k, cancel, done
 	c.mu.Unlock()
 	eventually(c.t, 20*time.Second, func() (bool, string) {
-		return k.ServerAddress() != "" && k.podLister != nil, "kubelet not serving"
+		return k.ServerAddress() != "" && k.Synced(), "kubelet not serving"
 	})
 }
 

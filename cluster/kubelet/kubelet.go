@@ -296,6 +296,14 @@ func (k *Kubelet) ServerAddress() string {
 	return k.listener.Addr().String()
 }
 
+// Synced reports whether the kubelet has registered, synced its pod cache and
+// adopted what was running: from then on it runs pods.
+func (k *Kubelet) Synced() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.synced
+}
+
 func (k *Kubelet) podChanged(obj any) {
 	pod, ok := obj.(*corev1.Pod)
 	if !ok || pod.Spec.NodeName != k.cfg.NodeName {

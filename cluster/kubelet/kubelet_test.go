@@ -24,9 +24,17 @@ import (
 
 var insecure = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, Timeout: 10 * time.Second}
 
+// httpGet gets u, retrying for a while when the connection is refused (a
+// container reported running may not listen yet).
 func httpGet(t *testing.T, u string) string {
 	t.Helper()
-	resp, err := insecure.Get(u)
+	var resp *http.Response
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err = insecure.Get(u); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("GET %s: %v", u, err)
 	}
@@ -118,8 +126,8 @@ func TestKubelet(t *testing.T) {
 		if got := httpGet(t, base+"/containerLogs/default/web/app?tailLines=0"); got != "" {
 			t.Errorf("tailLines=0 gave %q", got)
 		}
-		other := c.create(fixturePod("other", "seven.local/fixture:v2"))
-		other = c.waitPod(other.Name, 10*time.Second, "running", running)
+		other := c.create(withReadiness(fixturePod("other", "seven.local/fixture:v2")))
+		other = c.waitPod(other.Name, 10*time.Second, "ready", ready)
 		out, errOut, err := c.exec("web", "app", "/fixture", "get", "http://"+other.Status.PodIP+":8080/")
 		if err != nil || !strings.Contains(out, "v2") {
 			t.Errorf("exec get: %v out %q stderr %q", err, out, errOut)
@@ -238,6 +246,26 @@ func TestKubelet(t *testing.T) {
 		c.waitPod("broken", 10*time.Second, "in CrashLoopBackOff after restarts", func(p *corev1.Pod) bool {
 			return waitingReason(p) == "CrashLoopBackOff" && p.Status.ContainerStatuses[0].RestartCount >= 1
 		})
+	})
+
+	t.Run("InitContainersAndCompletion", func(t *testing.T) {
+		p := fixturePod("job", "seven.local/fixture:v1")
+		p.Spec.RestartPolicy = corev1.RestartPolicyNever
+		p.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "seven.local/fixture:v1", Args: []string{"exit", "0"}}}
+		p.Spec.Containers[0].Args = []string{"exit", "0"}
+		c.create(p)
+		p = c.waitPod("job", 10*time.Second, "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+		if st := p.Status.InitContainerStatuses[0].State.Terminated; st == nil || st.Reason != "Completed" {
+			t.Errorf("init container: %s", describe(p))
+		}
+		f := fixturePod("fail", "seven.local/fixture:v1")
+		f.Spec.RestartPolicy = corev1.RestartPolicyNever
+		f.Spec.Containers[0].Args = []string{"exit", "2"}
+		c.create(f)
+		f = c.waitPod("fail", 10*time.Second, "Failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+		if st := f.Status.ContainerStatuses[0].State.Terminated; st == nil || st.ExitCode != 2 || st.Reason != "Error" {
+			t.Errorf("failed container: %s", describe(f))
+		}
 	})
 
 	t.Run("GracefulDeletion", func(t *testing.T) {

@@ -355,3 +355,19 @@ func TestStats(t *testing.T) {
 }
 
 var quiet = slog.New(slog.DiscardHandler)
+
+func TestMemoryLimitOOM(t *testing.T) {
+	p := newRuntime(t, IsolationAuto)
+	if !p.CgroupsEnabled() {
+		t.Skip("no writable cgroup v2 hierarchy with the memory controller here (e.g. cgroup v1 or a read-only /sys/fs/cgroup): limits are not enforced")
+	}
+	s := spec(rootfs(t), "hog", "200")
+	s.Resources.MemoryLimit = 32 << 20
+	st, err := p.Start(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st = waitExited(t, p, st.ID); st.Reason != ReasonOOMKilled || st.ExitCode != 137 {
+		t.Errorf("got exit %d reason %q, want 137 OOMKilled", st.ExitCode, st.Reason)
+	}
+}
