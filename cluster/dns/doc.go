@@ -31,7 +31,8 @@
 //
 // lookup.go is the pure part: Lookup(cluster state, zone, question) → answer,
 // table-tested. server.go serves it over UDP and TCP and forwards the rest;
-// cache.go is the informer-backed cluster state.
+// cache.go is the informer-backed cluster state. resolvconf.go renders a pod's
+// resolv.conf (dnsPolicy, dnsConfig) for the kubelet, also pure.
 //
 // CoreDNS with its kubernetes plugin, pointed at our API server, would be the
 // fuller choice (and would exercise the API the way real clusters do); it is
