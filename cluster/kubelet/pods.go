@@ -432,6 +432,26 @@ func (k *Kubelet) startContainer(ctx context.Context, w *podWorker, pod *corev1.
 		return nil
 	}
 	k.recorder.Eventf(pod, corev1.EventTypeNormal, "Started", "Started container %s", c.Name)
+	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
+		// As in Kubernetes: the hook runs before the container counts as
+		// started; if it fails the container is killed (and restarted per policy).
+		h := c.Lifecycle.PostStart
+		ok, msg := true, ""
+		if h.Sleep != nil {
+			select {
+			case <-ctx.Done():
+			case <-k.clock.After(time.Duration(h.Sleep.Seconds) * time.Second):
+			}
+		} else {
+			ok, msg = k.runHandler(ctx, pod, c, st.ID, podIP, corev1.ProbeHandler{Exec: h.Exec, HTTPGet: h.HTTPGet, TCPSocket: h.TCPSocket}, podsync.GracePeriod(pod))
+		}
+		if !ok {
+			k.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedPostStartHook", "PostStartHook failed: %s", msg)
+			if err := k.rt.Stop(ctx, st.ID, podsync.GracePeriod(pod)); err != nil && ctx.Err() == nil {
+				k.log.Warn("stop container after failed postStart", "pod", klogRef(pod), "err", err)
+			}
+		}
+	}
 	return nil
 }
 

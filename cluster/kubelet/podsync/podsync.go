@@ -141,6 +141,17 @@ func attempts(cs []runtime.Status) map[string][]runtime.Status {
 	return by
 }
 
+// ReasonDeadlineExceeded is the pod reason once activeDeadlineSeconds passed.
+const ReasonDeadlineExceeded = "DeadlineExceeded"
+
+// DeadlineExceeded reports whether the pod ran longer than its
+// activeDeadlineSeconds (counted from status.startTime).
+func DeadlineExceeded(pod *corev1.Pod, now time.Time) bool {
+	d := pod.Spec.ActiveDeadlineSeconds
+	st := pod.Status.StartTime
+	return d != nil && st != nil && now.Sub(st.Time) >= time.Duration(*d)*time.Second
+}
+
 // Terminal reports whether the pod's phase is final.
 func Terminal(pod *corev1.Pod) bool {
 	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
@@ -196,7 +207,7 @@ func Decide(in Input) Plan {
 	sort.Strings(plan.Remove)
 
 	deleting := pod.DeletionTimestamp != nil
-	if deleting || Terminal(pod) {
+	if deleting || Terminal(pod) || DeadlineExceeded(pod, in.Now) {
 		running := false
 		for _, c := range in.Containers {
 			if c.Running() {
@@ -295,6 +306,9 @@ func Decide(in Input) Plan {
 				break
 			}
 		}
+	}
+	if d := pod.Spec.ActiveDeadlineSeconds; d != nil && pod.Status.StartTime != nil {
+		due(pod.Status.StartTime.Add(time.Duration(*d) * time.Second))
 	}
 	if !wake.IsZero() {
 		plan.Requeue = wake.Sub(in.Now)
@@ -395,7 +409,12 @@ func Status(in Input) corev1.PodStatus {
 		}
 		st.ContainerStatuses = append(st.ContainerStatuses, cs)
 	}
-	if !Terminal(pod) {
+	switch {
+	case Terminal(pod):
+	case DeadlineExceeded(pod, in.Now):
+		st.Phase, st.Reason = corev1.PodFailed, ReasonDeadlineExceeded
+		st.Message = "Pod was active on the node longer than the specified deadline"
+	default:
 		st.Phase = phase(pod, st, done, initFailed(pod, by))
 	}
 

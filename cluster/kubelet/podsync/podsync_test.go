@@ -55,6 +55,11 @@ func TestDecide(t *testing.T) {
 	deleting.DeletionGracePeriodSeconds = &grace
 	succeeded := pod(corev1.RestartPolicyAlways, nil, "a")
 	succeeded.Status.Phase = corev1.PodSucceeded
+	deadline := pod(corev1.RestartPolicyAlways, nil, "a")
+	deadline.Spec.ActiveDeadlineSeconds = ptrInt64(60)
+	deadline.Status.StartTime = &metav1.Time{Time: t0.Add(-time.Minute)}
+	beforeDeadline := deadline.DeepCopy()
+	beforeDeadline.Status.StartTime = &metav1.Time{Time: t0.Add(-50 * time.Second)}
 
 	for _, tc := range []struct {
 		name string
@@ -194,6 +199,16 @@ func TestDecide(t *testing.T) {
 			name: "terminal pod starts nothing",
 			in:   input(succeeded, exited("x", "a", 0, 0, time.Minute, 0)),
 			want: Plan{},
+		},
+		{
+			name: "active deadline exceeded kills",
+			in:   input(deadline, run("x", "a", 0, time.Minute)),
+			want: Plan{Kill: []Kill{{ID: "x", Name: "a", Reason: KillTerminal, Grace: 30 * time.Second}}},
+		},
+		{
+			name: "active deadline ahead: requeue for it",
+			in:   input(beforeDeadline, run("x", "a", 0, time.Minute)),
+			want: Plan{Requeue: 10 * time.Second},
 		},
 		{
 			name: "old attempts are removed",
@@ -406,5 +421,17 @@ func TestQOSClass(t *testing.T) {
 		if got := QOSClass(tc.pod); got != tc.want {
 			t.Errorf("QOS %s, want %s", got, tc.want)
 		}
+	}
+}
+
+func ptrInt64(v int64) *int64 { return &v }
+
+func TestDeadlineStatus(t *testing.T) {
+	p := pod(corev1.RestartPolicyAlways, nil, "a")
+	p.Spec.ActiveDeadlineSeconds = ptrInt64(1)
+	p.Status.StartTime = &metav1.Time{Time: t0.Add(-time.Minute)}
+	st := Status(input(p, exited("x", "a", 0, 137, time.Minute, 0)))
+	if st.Phase != corev1.PodFailed || st.Reason != ReasonDeadlineExceeded {
+		t.Errorf("phase %s reason %s", st.Phase, st.Reason)
 	}
 }
