@@ -19,7 +19,11 @@ import (
 
 func TestMain(m *testing.M) {
 	ReexecMain()
-	os.Exit(m.Run())
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
 }
 
 var (
