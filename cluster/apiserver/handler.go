@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -93,7 +94,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		start := time.Now()
 		defer func() {
 			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
+				if err, ok := p.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 					panic(p)
 				}
 				s.log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
@@ -149,7 +150,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	// namespaces/{ns}/{resource}/... unless it is the namespace itself or its subresource.
 	resource := ""
-	if len(parts) >= 2 && parts[0] == "namespaces" && !(len(parts) == 3 && (parts[2] == "status" || parts[2] == "finalize")) && len(parts) != 2 {
+	namespaceItself := len(parts) == 2 || (len(parts) == 3 && (parts[2] == "status" || parts[2] == "finalize"))
+	if len(parts) >= 2 && parts[0] == "namespaces" && !namespaceItself {
 		req.namespace = parts[1]
 		parts = parts[2:]
 	}
@@ -173,7 +175,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.serveNotFound(w, r)
 		return
 	}
-	if req.res.Namespaced != (req.namespace != "") && !(req.res.Namespaced && req.name == "" && r.Method == http.MethodGet) {
+	allNamespaces := req.res.Namespaced && req.namespace == "" && req.name == "" && r.Method == http.MethodGet
+	if req.res.Namespaced != (req.namespace != "") && !allNamespaces {
 		if req.res.Namespaced && req.name == "" && (r.Method == http.MethodPost || r.Method == http.MethodDelete) {
 			s.codecs.writeError(w, r, apierrors.NewBadRequest("a namespace is required"))
 			return

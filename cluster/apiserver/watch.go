@@ -147,7 +147,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req request)
 	w.WriteHeader(http.StatusOK)
 	ww := &watchWriter{
 		s: s, r: r, out: out, res: req.res,
-		frames: out.info.StreamSerializer.Framer.NewFrameWriter(w),
+		frames: out.info.StreamSerializer.NewFrameWriter(w),
 		stream: out.info.StreamSerializer.Serializer,
 		flush:  func() { _ = rc.Flush() },
 	}

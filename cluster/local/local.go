@@ -165,7 +165,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 			apiErr = errors.New("api server stopped")
 		}
 		stopGroup()
-		<-groupDone
+		groupErr = <-groupDone
 	}
 	return errors.Join(groupErr, apiErr)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -56,8 +57,7 @@ func TestCreateUpdateDelete(t *testing.T) {
 	if err := s.Get(ctx, "/t/a", &got); err != nil || got.Data["v"] != "1" || got.ResourceVersion != a.ResourceVersion {
 		t.Fatalf("get: %v %+v", err, got)
 	}
-	var rev int64
-	fmt.Sscan(a.ResourceVersion, &rev)
+	rev, _ := strconv.ParseInt(a.ResourceVersion, 10, 64)
 	if err := s.Update(ctx, "/t/a", cm("a", "2"), rev, nil, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -131,8 +131,7 @@ func TestWatch(t *testing.T) {
 	if err := s.Create(ctx, "/w/a", a); err != nil {
 		t.Fatal(err)
 	}
-	var r int64
-	fmt.Sscan(a.ResourceVersion, &r)
+	r, _ := strconv.ParseInt(a.ResourceVersion, 10, 64)
 	if err := s.Update(ctx, "/w/a", cm("a", "2"), r, nil, nil); err != nil {
 		t.Fatal(err)
 	}

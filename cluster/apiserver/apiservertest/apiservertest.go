@@ -65,7 +65,10 @@ func StartServer(tb testing.TB, opts Options) (*apiserver.Server, *rest.Config) 
 	tb.Cleanup(func() {
 		cancel()
 		select {
-		case <-done:
+		case err := <-done:
+			if err != nil {
+				tb.Errorf("apiserver stopped with %v", err)
+			}
 		case <-time.After(30 * time.Second):
 			tb.Errorf("apiserver did not stop within 30s")
 		}
