@@ -49,6 +49,9 @@ type Limits struct {
 	Slack time.Duration
 	// Poll is how often conditions are checked; default 200ms.
 	Poll time.Duration
+	// Quiet is how long a spec watches for something that must not happen
+	// (a paused rollout progressing, a repelled pod being placed); default 5s.
+	Quiet time.Duration
 }
 
 // WithDefaults fills zero fields.
@@ -58,6 +61,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.Slack == 0 {
 		l.Slack = 10 * time.Second
+	}
+	if l.Quiet == 0 {
+		l.Quiet = 5 * time.Second
 	}
 	if l.Poll == 0 {
 		l.Poll = 200 * time.Millisecond
