@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -20,6 +21,7 @@ import (
 	"github.com/project-seven/seven/cluster/component"
 	"github.com/project-seven/seven/cluster/controllers/manager"
 	"github.com/project-seven/seven/cluster/hollow"
+	"github.com/project-seven/seven/cluster/kubelet"
 	"github.com/project-seven/seven/cluster/scheduler"
 	"github.com/project-seven/seven/cluster/timings"
 )
@@ -40,6 +42,12 @@ type Config struct {
 	// their place: "scheduler", "controller-manager", or one controller by
 	// name (e.g. "replicaset", see manager.Names).
 	Disable []string
+	// Nodes is how many local nodes (kubelets running real processes) to run.
+	Nodes int
+	// FixtureBinary is the fixture workload's binary, from which every node
+	// builds the seven.local/fixture images; default "fixture" next to this
+	// executable.
+	FixtureBinary string
 	// HollowNodes registers that many API-only nodes (no processes), for scale work.
 	HollowNodes int
 	Logger      *slog.Logger
@@ -70,6 +78,19 @@ func New(cfg Config) (*Cluster, error) {
 	}
 	// client-go logs through klog; send it where everything else goes.
 	klog.SetSlogLogger(cfg.Logger)
+	if cfg.ServiceClusterIPRange == "" && cfg.Nodes > 0 {
+		cfg.ServiceClusterIPRange = loopbackServiceRange
+	}
+	if cfg.FixtureBinary == "" && cfg.Nodes > 0 {
+		if exe, err := os.Executable(); err == nil {
+			cfg.FixtureBinary = filepath.Join(filepath.Dir(exe), "fixture")
+		}
+	}
+	if cfg.FixtureBinary != "" && cfg.Nodes > 0 {
+		if _, err := os.Stat(cfg.FixtureBinary); err != nil {
+			return nil, fmt.Errorf("fixture binary %s: %w (run make build, or pass its path)", cfg.FixtureBinary, err)
+		}
+	}
 	abs, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -212,6 +233,15 @@ func (c *Cluster) components() (component.Group, error) {
 		}
 		group = append(group, component.Named{Name: "controller-manager", Component: leader("seven-controller-manager", m)})
 	}
+	if !c.disabled("kubelet") {
+		for i := 0; i < c.cfg.Nodes; i++ {
+			k, err := c.kubelet(cfg, i)
+			if err != nil {
+				return nil, err
+			}
+			group = append(group, component.Named{Name: "kubelet-" + strconv.Itoa(i), Component: k})
+		}
+	}
 	if c.cfg.HollowNodes > 0 {
 		h, err := hollow.New(hollow.Config{Client: client, Count: c.cfg.HollowNodes, Timings: c.timings, Logger: c.cfg.Logger.With("component", "hollow-nodes")})
 		if err != nil {
@@ -220,4 +250,37 @@ func (c *Cluster) components() (component.Group, error) {
 		group = append(group, component.Named{Name: "hollow-nodes", Component: h})
 	}
 	return group, nil
+}
+
+// Loopback addressing of local nodes: node n (from 1) has the node IP
+// 127.1.0.n and the pod range 127.244.n.0/24; Services get ClusterIPs from
+// 127.10.0.0/16. Everything is local traffic, so no privileges are needed.
+const (
+	loopbackServiceRange = "127.10.0.0/16"
+)
+
+func nodeIP(i int) string   { return fmt.Sprintf("127.1.0.%d", i+1) }
+func podCIDR(i int) string  { return fmt.Sprintf("127.244.%d.0/24", i+1) }
+func nodeName(i int) string { return fmt.Sprintf("node-%d", i) }
+
+// kubelet builds local node i. Its client has its own rate limits, as a
+// separate kubelet process would.
+func (c *Cluster) kubelet(admin *rest.Config, i int) (component.Component, error) {
+	cfg := rest.CopyConfig(admin)
+	cfg.QPS, cfg.Burst = 50, 100
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return kubelet.New(kubelet.Config{
+		Client:         client,
+		NodeName:       nodeName(i),
+		NodeIP:         nodeIP(i),
+		PodCIDR:        podCIDR(i),
+		RootDir:        filepath.Join(c.cfg.DataDir, "nodes", nodeName(i)),
+		FixtureBinary:  c.cfg.FixtureBinary,
+		Timings:        c.timings,
+		Logger:         c.cfg.Logger.With("component", "kubelet", "node", nodeName(i)),
+		StopPodsOnExit: true,
+	})
 }

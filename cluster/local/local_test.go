@@ -4,17 +4,23 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	kruntime "github.com/project-seven/seven/cluster/kubelet/runtime"
 	"github.com/project-seven/seven/cluster/local"
+	"github.com/project-seven/seven/fixtures/fixturetest"
 )
 
 func start(t *testing.T, cfg local.Config) *kubernetes.Clientset {
@@ -116,5 +122,67 @@ func TestDisableScheduler(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal("pod bound by hand never ran")
+	}
+}
+
+func TestMain(m *testing.M) {
+	// Local nodes start containers through a shim: this test binary.
+	kruntime.ReexecMain()
+	code := m.Run()
+	fixturetest.Cleanup()
+	os.Exit(code)
+}
+
+// Pods are real processes: a Deployment of the fixture becomes 3/3 ready on
+// two local nodes, and each pod answers on its own IP.
+func TestRealPods(t *testing.T) {
+	cs := start(t, local.Config{Nodes: 2, FixtureBinary: fixturetest.Binary(t)})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	labels := map[string]string{"app": "fixture"}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "fixture"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(int32(3)),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name: "web", Image: "seven.local/fixture:v1",
+					Env: []corev1.EnvVar{
+						{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
+						{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+					},
+					ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromInt32(8080)}}, PeriodSeconds: 1},
+				}}},
+			},
+		},
+	}
+	if _, err := cs.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var last *appsv1.Deployment
+	err := wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		var err error
+		last, err = cs.AppsV1().Deployments("default").Get(ctx, "fixture", metav1.GetOptions{})
+		return err == nil && last.Status.ReadyReplicas == 3, nil
+	})
+	if err != nil {
+		t.Fatalf("deployment not ready: %+v", last.Status)
+	}
+	pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=fixture"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		resp, err := http.Get("http://" + p.Status.PodIP + ":8080/")
+		if err != nil {
+			t.Fatalf("pod %s at %s: %v", p.Name, p.Status.PodIP, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), p.Name) {
+			t.Fatalf("pod %s answered %s", p.Name, body)
+		}
 	}
 }

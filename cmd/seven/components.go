@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -16,6 +17,7 @@ import (
 	"github.com/project-seven/seven/cluster/component"
 	"github.com/project-seven/seven/cluster/controllers/manager"
 	"github.com/project-seven/seven/cluster/hollow"
+	"github.com/project-seven/seven/cluster/kubelet"
 	"github.com/project-seven/seven/cluster/scheduler"
 	"github.com/project-seven/seven/cluster/timings"
 )
@@ -133,4 +135,59 @@ func runHollowNodes(ctx context.Context, args []string) error {
 		return err
 	}
 	return h.Start(ctx)
+}
+
+func runKubelet(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("seven kubelet", flag.ContinueOnError)
+	var cf clientFlags
+	cf.register(fs)
+	host, _ := os.Hostname()
+	nodeName := fs.String("node-name", host, "name of the Node to register")
+	nodeIP := fs.String("node-ip", "127.0.0.1", "the node's InternalIP, where the kubelet API listens")
+	podCIDR := fs.String("pod-cidr", "", "range of pod IPs (default: the Node's spec.podCIDR)")
+	rootDir := fs.String("root-dir", "/var/lib/seven/kubelet", "state, logs, volumes and images")
+	port := fs.Int("port", 10250, "kubelet API port (0 picks a free port)")
+	fixture := fs.String("fixture-binary", "", "the fixture workload binary from which the seven.local/fixture images are built")
+	clusterDNS := fs.String("cluster-dns", "", "comma-separated DNS server IPs for pods (dnsPolicy ClusterFirst)")
+	clusterDomain := fs.String("cluster-domain", "cluster.local", "the cluster's DNS domain")
+	cpu := fs.String("node-cpu", "", "CPU capacity (default: the machine's)")
+	memory := fs.String("node-memory", "", "memory capacity (default: the machine's)")
+	pods := fs.Int("node-pods", 110, "pod capacity")
+	mode := fs.String("mode", kubelet.ModeLoopback, "networking: loopback or routed")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c, err := cf.setup()
+	if err != nil {
+		return err
+	}
+	cfg := rest.CopyConfig(c.cfg)
+	cfg.QPS, cfg.Burst = 50, 100
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	kc := kubelet.Config{
+		Client: client, NodeName: *nodeName, NodeIP: *nodeIP, PodCIDR: *podCIDR, RootDir: *rootDir,
+		ServerPort: *port, FixtureBinary: *fixture, ClusterDomain: *clusterDomain, Pods: *pods, Mode: *mode,
+		Timings: c.timings, Logger: c.log,
+	}
+	if *clusterDNS != "" {
+		kc.ClusterDNS = strings.Split(*clusterDNS, ",")
+	}
+	if *cpu != "" {
+		if kc.CPU, err = resource.ParseQuantity(*cpu); err != nil {
+			return fmt.Errorf("--node-cpu: %w", err)
+		}
+	}
+	if *memory != "" {
+		if kc.Memory, err = resource.ParseQuantity(*memory); err != nil {
+			return fmt.Errorf("--node-memory: %w", err)
+		}
+	}
+	k, err := kubelet.New(kc)
+	if err != nil {
+		return err
+	}
+	return k.Start(ctx)
 }

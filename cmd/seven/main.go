@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	kruntime "github.com/project-seven/seven/cluster/kubelet/runtime"
 )
 
 type command struct {
@@ -22,6 +24,7 @@ func commands() []command {
 		{"apiserver", "run the API server (embedded etcd by default, or --etcd-servers)", runAPIServer},
 		{"scheduler", "run the scheduler (leader-elected)", runScheduler},
 		{"controller-manager", "run the controllers (leader-elected)", runControllerManager},
+		{"kubelet", "run a node agent: registers the Node and runs its pods as real processes", runKubelet},
 		{"hollow-nodes", "register API-only nodes that report their pods running, for scale work", runHollowNodes},
 		{"version", "print the version", runVersion},
 	}
@@ -36,6 +39,8 @@ func usage() {
 }
 
 func main() {
+	// The kubelet starts each container through a shim: this same binary.
+	kruntime.ReexecMain()
 	if len(os.Args) < 2 || os.Args[1] == "help" || os.Args[1] == "-h" || os.Args[1] == "--help" {
 		usage()
 		if len(os.Args) < 2 {

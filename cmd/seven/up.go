@@ -27,6 +27,8 @@ func runUp(ctx context.Context, args []string) error {
 	address := fs.String("address", "127.0.0.1:6443", "API server listen address (port 0 picks a free port)")
 	preset := fs.String("timings", timings.PresetFast, "timings preset: fast or kubernetes")
 	disable := fs.String("disable", "", "comma-separated components not to run (so your own can take their place)")
+	nodes := fs.Int("nodes", 2, "how many local nodes (kubelets running real processes)")
+	fixture := fs.String("fixture-binary", "", "the fixture workload binary (default: fixture next to seven)")
 	hollowNodes := fs.Int("hollow-nodes", 0, "also register this many API-only nodes (no processes), for scale work")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -40,7 +42,7 @@ func runUp(ctx context.Context, args []string) error {
 	if *disable != "" {
 		disabled = strings.Split(*disable, ",")
 	}
-	c, err := local.New(local.Config{DataDir: *dataDir, Address: *address, TimingsPreset: *preset, Disable: disabled, HollowNodes: *hollowNodes, Logger: log})
+	c, err := local.New(local.Config{DataDir: *dataDir, Address: *address, TimingsPreset: *preset, Disable: disabled, Nodes: *nodes, FixtureBinary: *fixture, HollowNodes: *hollowNodes, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func TestMain(m *testing.M) {
 // startUp runs `seven up` and waits for its ready line.
 func startUp(t *testing.T, dataDir string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(sevenBinary(t), "up", "--data-dir", dataDir, "--address", "127.0.0.1:0", "--log-level", "warn")
+	cmd := exec.Command(sevenBinary(t), "up", "--data-dir", dataDir, "--address", "127.0.0.1:0", "--nodes", "0", "--log-level", "warn")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
