@@ -1,0 +1,31 @@
+// Package docker runs the reference orchestrator as a cluster of Docker
+// containers, like kind: one control-plane container (API server on embedded
+// etcd, scheduler, controllers) and N node containers on a dedicated network,
+// built on testcontainers-go.
+//
+// What it owns:
+//
+//   - the node image (image.go): a FROM scratch image with the static `seven`
+//     and `fixture` binaries, built locally with no pulls and tagged by the
+//     hash of the binaries, so re-runs reuse it;
+//   - the cluster lifecycle (cluster.go): NewCluster with functional options,
+//     readiness by condition (/readyz through the mapped port, then every node
+//     Ready), a host kubeconfig, Terminate that removes everything carrying
+//     the cluster's label (containers, network, volumes), ExportLogs;
+//   - faults (faults.go): stop/start, SIGKILL, pause/unpause a node container,
+//     partition a node by disconnecting it from the cluster network (its IP is
+//     kept on reconnect), heal, restart the control plane. *Cluster satisfies
+//     the conformance suite's target.Faults as is;
+//   - the `seven cluster create|delete|list` commands (cli.go).
+//
+// Every container and network carries the label LabelCluster=<name>, so
+// clusters are found again (Attach, List, Delete) by a later process and leak
+// checks can filter on it. Ryuk (testcontainers' reaper) is not used: its
+// image cannot be pulled on machines without a registry, and clean-up is this
+// package's job.
+//
+// Nodes: the node command is chosen in one place (node.go). Until `seven node`
+// (kubelet, proxy, DNS in routed mode) exists, each node container runs
+// `seven hollow-nodes --count 1`, an API-only node that heartbeats its Lease,
+// so the harness and its faults can be exercised end to end.
+package docker

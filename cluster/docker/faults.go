@@ -1,0 +1,176 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+)
+
+// Faults act on node containers by Node name (or container name) and return
+// once the fault is in place; how the cluster reacts is for the caller to
+// observe through the API. *Cluster implements the conformance suite's
+// target.Faults (StopNode, StartNode, Partition, Heal) as is.
+
+// StopNode stops the node's container (SIGTERM, then SIGKILL after 5s): its
+// agent and everything it runs stop.
+func (c *Cluster) StopNode(ctx context.Context, node string) error {
+	n, err := c.node(node)
+	if err != nil {
+		return err
+	}
+	timeout := 5
+	if _, err := c.cli.ContainerStop(ctx, n.Container, client.ContainerStopOptions{Timeout: &timeout}); err != nil {
+		return fmt.Errorf("stop node %s: %w", node, err)
+	}
+	return nil
+}
+
+// StartNode starts a stopped or killed node container again; it keeps its IP.
+func (c *Cluster) StartNode(ctx context.Context, node string) error {
+	n, err := c.node(node)
+	if err != nil {
+		return err
+	}
+	if _, err := c.cli.ContainerStart(ctx, n.Container, client.ContainerStartOptions{}); err != nil {
+		return fmt.Errorf("start node %s: %w", node, err)
+	}
+	return nil
+}
+
+// KillNode sends SIGKILL to the node's container: no graceful shutdown.
+// StartNode brings it back.
+func (c *Cluster) KillNode(ctx context.Context, node string) error {
+	n, err := c.node(node)
+	if err != nil {
+		return err
+	}
+	if _, err := c.cli.ContainerKill(ctx, n.Container, client.ContainerKillOptions{Signal: "SIGKILL"}); err != nil {
+		return fmt.Errorf("kill node %s: %w", node, err)
+	}
+	return nil
+}
+
+// PauseNode freezes every process of the node (cgroup freezer): connections
+// stay open but nothing answers, as with a hung machine.
+func (c *Cluster) PauseNode(ctx context.Context, node string) error {
+	n, err := c.node(node)
+	if err != nil {
+		return err
+	}
+	if _, err := c.cli.ContainerPause(ctx, n.Container, client.ContainerPauseOptions{}); err != nil {
+		return fmt.Errorf("pause node %s: %w", node, err)
+	}
+	return nil
+}
+
+// UnpauseNode undoes PauseNode.
+func (c *Cluster) UnpauseNode(ctx context.Context, node string) error {
+	n, err := c.node(node)
+	if err != nil {
+		return err
+	}
+	if _, err := c.cli.ContainerUnpause(ctx, n.Container, client.ContainerUnpauseOptions{}); err != nil {
+		return fmt.Errorf("unpause node %s: %w", node, err)
+	}
+	return nil
+}
+
+// Partition cuts the node off from the control plane and from every other
+// node by disconnecting its container from the cluster network. Its processes
+// keep running; they see their interface gone (sends fail fast), while peers
+// see silence. Heal reconnects it with the same IP. Partitioning a node that
+// is already cut off does nothing.
+func (c *Cluster) Partition(ctx context.Context, node string) error {
+	n, err := c.node(node)
+	if err != nil {
+		return err
+	}
+	connected, err := c.connected(ctx, n.Container)
+	if err != nil || !connected {
+		return err
+	}
+	if _, err := c.cli.NetworkDisconnect(ctx, c.networkID(), client.NetworkDisconnectOptions{Container: n.Container, Force: true}); err != nil {
+		return fmt.Errorf("partition node %s: %w", node, err)
+	}
+	return nil
+}
+
+// Heal reconnects a partitioned node with its own IP and aliases. Healing a
+// connected node does nothing.
+func (c *Cluster) Heal(ctx context.Context, node string) error {
+	n, err := c.node(node)
+	if err != nil {
+		return err
+	}
+	connected, err := c.connected(ctx, n.Container)
+	if err != nil || connected {
+		return err
+	}
+	_, err = c.cli.NetworkConnect(ctx, c.networkID(), client.NetworkConnectOptions{
+		Container: n.Container,
+		EndpointConfig: &network.EndpointSettings{
+			IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: n.IP},
+			Aliases:    []string{n.Name, n.Container},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("heal node %s: %w", node, err)
+	}
+	return nil
+}
+
+// RestartControlPlane restarts the control-plane container (SIGTERM, then
+// SIGKILL after 10s) and waits until /readyz answers again through the same
+// host port. Its data (etcd, certificates) survive, so clients keep working.
+func (c *Cluster) RestartControlPlane(ctx context.Context) error {
+	timeout := 10
+	if _, err := c.cli.ContainerRestart(ctx, controlPlaneName(c.cfg.Name), client.ContainerRestartOptions{Timeout: &timeout}); err != nil {
+		return fmt.Errorf("restart control plane: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := c.awaitReadyz(ctx); err != nil {
+		return fmt.Errorf("restart control plane: %w", err)
+	}
+	return nil
+}
+
+// node finds a node by Node name or container name.
+func (c *Cluster) node(name string) (Node, error) {
+	if c.cli == nil {
+		return Node{}, fmt.Errorf("node %s: the cluster is not running", name)
+	}
+	for _, n := range c.Nodes() {
+		if n.Name == name || n.Container == name {
+			return n, nil
+		}
+	}
+	return Node{}, fmt.Errorf("node %s: %w", name, ErrNotFound)
+}
+
+func (c *Cluster) networkID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.network
+}
+
+// connected reports whether the container is attached to the cluster network.
+func (c *Cluster) connected(ctx context.Context, ctr string) (bool, error) {
+	res, err := c.cli.ContainerInspect(ctx, ctr, client.ContainerInspectOptions{})
+	if err != nil {
+		return false, fmt.Errorf("inspect %s: %w", ctr, err)
+	}
+	if res.Container.NetworkSettings == nil {
+		return false, nil
+	}
+	id := c.networkID()
+	for _, es := range res.Container.NetworkSettings.Networks {
+		if es != nil && es.NetworkID == id {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -1,0 +1,251 @@
+package docker
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/build"
+	"github.com/moby/moby/client"
+)
+
+// ImageRepository is the repository of node images; the tag is a hash of the
+// binaries inside.
+const ImageRepository = "seven.local/node"
+
+// modulePath is the module whose commands the image is built from.
+const modulePath = "github.com/project-seven/seven"
+
+// ImageSource says where the image's static binaries come from: the paths of
+// both binaries, or a checkout of the module to build them from (CGO_ENABLED=0).
+type ImageSource struct {
+	// Seven and Fixture are paths to static linux binaries; both or neither.
+	Seven, Fixture string
+	// ModuleDir is the module to build ./cmd/seven and ./cmd/fixture from
+	// when no binaries are given; default: found by walking up from the
+	// working directory.
+	ModuleDir string
+}
+
+// EnsureImage returns the tag of a node image holding src's binaries,
+// building it (FROM scratch, the legacy builder, no pulls) only when no image
+// with that content exists yet.
+func EnsureImage(ctx context.Context, src ImageSource, log *slog.Logger) (string, error) {
+	cli, err := newClient(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer cli.Close()
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return ensureImage(ctx, cli, src, log)
+}
+
+func ensureImage(ctx context.Context, cli *client.Client, src ImageSource, log *slog.Logger) (string, error) {
+	seven, fixture := src.Seven, src.Fixture
+	if (seven == "") != (fixture == "") {
+		return "", errors.New("image: give both binaries or neither")
+	}
+	if seven == "" {
+		dir, err := os.MkdirTemp("", "seven-image-")
+		if err != nil {
+			return "", fmt.Errorf("image: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		if seven, fixture, err = buildBinaries(ctx, src.ModuleDir, dir, log); err != nil {
+			return "", err
+		}
+	}
+	hash, err := hashFiles(seven, fixture)
+	if err != nil {
+		return "", fmt.Errorf("image: %w", err)
+	}
+	tag := ImageRepository + ":" + hash[:16]
+	if _, err := cli.ImageInspect(ctx, tag); err == nil {
+		log.Debug("node image exists", "image", tag)
+		return tag, nil
+	} else if !cerrdefs.IsNotFound(err) {
+		return "", fmt.Errorf("inspect image %s: %w", tag, err)
+	}
+	start := time.Now()
+	if err := buildImage(ctx, cli, tag, hash, seven, fixture); err != nil {
+		return "", err
+	}
+	log.Info("built node image", "image", tag, "took", time.Since(start).Round(time.Millisecond))
+	return tag, nil
+}
+
+// findModule walks up from dir to the go.mod of this module.
+func findModule(dir string) (string, error) {
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", err
+		}
+		dir = wd
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		data, err := os.ReadFile(filepath.Join(d, "go.mod"))
+		if err == nil && moduleLine(data) == modulePath {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no checkout of %s above %s: give the binaries (WithBinaries) or an image (WithImage)", modulePath, dir)
+		}
+	}
+}
+
+func moduleLine(gomod []byte) string {
+	sc := bufio.NewScanner(bytes.NewReader(gomod))
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "module" {
+			return strings.Trim(f[1], `"`)
+		}
+	}
+	return ""
+}
+
+// buildBinaries builds the two commands statically into out. The flags match
+// `make build`, so the build cache is shared with it.
+func buildBinaries(ctx context.Context, moduleDir, out string, log *slog.Logger) (seven, fixture string, err error) {
+	root, err := findModule(moduleDir)
+	if err != nil {
+		return "", "", fmt.Errorf("image: %w", err)
+	}
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out+string(filepath.Separator), "./cmd/seven", "./cmd/fixture")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("image: go build: %w: %s", err, bytes.TrimSpace(msg))
+	}
+	log.Debug("built binaries", "dir", root, "took", time.Since(start).Round(time.Millisecond))
+	return filepath.Join(out, "seven"), filepath.Join(out, "fixture"), nil
+}
+
+func hashFiles(paths ...string) (string, error) {
+	h := sha256.New()
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return "", err
+		}
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// dockerfile is the whole image: two binaries and the directories a scratch
+// image lacks (a sticky /tmp, the data and kubeconfig directories).
+const dockerfile = `FROM scratch
+COPY rootfs/ /
+ENTRYPOINT ["` + sevenPath + `"]
+`
+
+// buildContext writes the build context as a tar stream.
+func buildContext(w io.Writer, seven, fixture string) error {
+	tw := tar.NewWriter(w)
+	now := time.Now()
+	dir := func(name string, mode int64) error {
+		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: mode, ModTime: now})
+	}
+	file := func(name string, mode int64, data []byte) error {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)), ModTime: now}); err != nil {
+			return err
+		}
+		_, err := tw.Write(data)
+		return err
+	}
+	copyFile := func(name, path string) error {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o755, Size: st.Size(), ModTime: now}); err != nil {
+			return err
+		}
+		_, err = io.Copy(tw, f)
+		return err
+	}
+	steps := []func() error{
+		func() error { return file("Dockerfile", 0o644, []byte(dockerfile)) },
+		func() error { return dir("rootfs", 0o755) },
+		func() error { return dir("rootfs/tmp", 0o1777) },
+		func() error { return dir("rootfs/etc", 0o755) },
+		func() error { return dir("rootfs/etc/seven", 0o755) },
+		func() error { return dir("rootfs/var", 0o755) },
+		func() error { return dir("rootfs/var/lib", 0o755) },
+		func() error { return dir("rootfs/var/lib/seven", 0o700) },
+		func() error { return dir("rootfs/usr", 0o755) },
+		func() error { return dir("rootfs/usr/local", 0o755) },
+		func() error { return dir("rootfs/usr/local/bin", 0o755) },
+		func() error { return copyFile("rootfs"+sevenPath, seven) },
+		func() error { return copyFile("rootfs"+fixturePath, fixture) },
+	}
+	for _, s := range steps {
+		if err := s(); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+func buildImage(ctx context.Context, cli *client.Client, tag, hash, seven, fixture string) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(buildContext(pw, seven, fixture)) }()
+	defer pr.Close()
+	res, err := cli.ImageBuild(ctx, pr, client.ImageBuildOptions{
+		Tags:        []string{tag},
+		Remove:      true,
+		ForceRemove: true,
+		Labels:      map[string]string{LabelImageHash: hash},
+		Version:     build.BuilderV1, // BuildKit is not always there (Docker 20.10); scratch needs no pulls either way
+	})
+	if err != nil {
+		return fmt.Errorf("build image %s: %w", tag, err)
+	}
+	defer res.Body.Close()
+	// The response is a JSON message stream; a failed step is an error message.
+	dec := json.NewDecoder(res.Body)
+	for {
+		var msg struct {
+			Error       string `json:"error"`
+			ErrorDetail struct {
+				Message string `json:"message"`
+			} `json:"errorDetail"`
+		}
+		if err := dec.Decode(&msg); err == io.EOF {
+			break
+		} else if err != nil {
+			return fmt.Errorf("build image %s: read output: %w", tag, err)
+		}
+		if msg.Error != "" {
+			return fmt.Errorf("build image %s: %s", tag, msg.Error)
+		}
+	}
+	return nil
+}
