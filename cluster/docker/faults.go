@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/moby/moby/api/types/network"
@@ -159,18 +160,49 @@ func (c *Cluster) networkID() string {
 
 // connected reports whether the container is attached to the cluster network.
 func (c *Cluster) connected(ctx context.Context, ctr string) (bool, error) {
+	st, err := c.containerStatus(ctx, ctr)
+	return st.Connected, err
+}
+
+// NodeStatus is what Docker says about a node container.
+type NodeStatus struct {
+	Node
+	// State is the container's state: running, paused, exited, ….
+	State string
+	// Connected reports whether it is attached to the cluster network, and
+	// Addr is its address there (invalid when not connected).
+	Connected bool
+	Addr      netip.Addr
+}
+
+// NodeStatus inspects a node's container.
+func (c *Cluster) NodeStatus(ctx context.Context, node string) (NodeStatus, error) {
+	n, err := c.node(node)
+	if err != nil {
+		return NodeStatus{}, err
+	}
+	st, err := c.containerStatus(ctx, n.Container)
+	st.Node = n
+	return st, err
+}
+
+func (c *Cluster) containerStatus(ctx context.Context, ctr string) (NodeStatus, error) {
 	res, err := c.cli.ContainerInspect(ctx, ctr, client.ContainerInspectOptions{})
 	if err != nil {
-		return false, fmt.Errorf("inspect %s: %w", ctr, err)
+		return NodeStatus{}, fmt.Errorf("inspect %s: %w", ctr, err)
+	}
+	var st NodeStatus
+	if res.Container.State != nil {
+		st.State = string(res.Container.State.Status)
 	}
 	if res.Container.NetworkSettings == nil {
-		return false, nil
+		return st, nil
 	}
 	id := c.networkID()
 	for _, es := range res.Container.NetworkSettings.Networks {
 		if es != nil && es.NetworkID == id {
-			return true, nil
+			st.Connected, st.Addr = true, es.IPAddress
 		}
 	}
-	return false, nil
+	return st, nil
 }
