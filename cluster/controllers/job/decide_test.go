@@ -51,10 +51,12 @@ func failedAt(d time.Duration) podState {
 func finishAt(p *corev1.Pod, ago time.Duration) {
 	p.Status.ContainerStatuses = []corev1.ContainerStatus{{State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{FinishedAt: metav1.NewTime(t0.Add(-ago))}}}}
 }
-func deleting(p *corev1.Pod)   { p.DeletionTimestamp = &metav1.Time{Time: t0} }
+func deleting(p *corev1.Pod)    { p.DeletionTimestamp = &metav1.Time{Time: t0} }
 func noFinalizer(p *corev1.Pod) { p.Finalizers = nil }
 func index(i int) podState {
-	return func(p *corev1.Pod) { p.Annotations = map[string]string{batchv1.JobCompletionIndexAnnotation: fmt.Sprint(i)} }
+	return func(p *corev1.Pod) {
+		p.Annotations = map[string]string{batchv1.JobCompletionIndexAnnotation: fmt.Sprint(i)}
+	}
 }
 
 func pod(name string, states ...podState) *corev1.Pod {
