@@ -52,7 +52,14 @@ func (r *routedAddresses) setup() error {
 		return nil
 	}
 	if _, err := ipCmd("link", "add", r.iface, "type", "dummy"); err != nil {
-		return fmt.Errorf("create interface %s: %w", r.iface, err)
+		// Kernels without the dummy driver (some microVMs): lo takes
+		// host addresses as well.
+		if _, loErr := ipCmd("addr", "show", "dev", "lo"); loErr != nil {
+			return fmt.Errorf("create interface %s: %w", r.iface, err)
+		}
+		r.log.Warn("no dummy interface, adding cluster IPs to lo", "interface", r.iface, "err", err)
+		r.iface = "lo"
+		return nil
 	}
 	r.created = true
 	if _, err := ipCmd("link", "set", r.iface, "up"); err != nil {

@@ -26,9 +26,10 @@
 // Modes. In loopback mode (the default, no privileges) cluster IPs come from
 // 127.0.0.0/8, which Linux delivers locally as they are. In routed mode
 // cluster IPs (e.g. 10.96.0.0/16) are added as /32 addresses to a dummy
-// interface (default "seven0", created if missing) with the ip(8) command;
-// that needs CAP_NET_ADMIN and iproute2, and the addresses are removed when
-// their last listener closes and when the proxy stops.
+// interface (default "seven0", created if missing; lo when the kernel has no
+// dummy driver) with the ip(8) command; that needs CAP_NET_ADMIN and
+// iproute2, and the addresses are removed when their last listener closes
+// and when the proxy stops. Its test runs only as root (TestRouted).
 //
 // Ports below net.ipv4.ip_unprivileged_port_start (1024 by default) need
 // CAP_NET_BIND_SERVICE, in either mode.
