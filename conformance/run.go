@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the Ginkgo DSL
+	"github.com/onsi/ginkgo/v2/formatter"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -103,6 +105,12 @@ func execute(t GinkgoTestingT, tgt target.Target, opts Options) (report.Conforma
 	}
 	rc.Verbose = rc.Verbose || opts.Verbose
 	rc.SilenceSkips = true
+	if rc.Succinct && sc.ParallelTotal <= 1 {
+		// Our progress lines replace Ginkgo's succinct dots; failures still print in full.
+		restore := formatter.ColorableStdOut
+		formatter.ColorableStdOut = dropGlyphs{restore}
+		defer func() { formatter.ColorableStdOut = restore }()
+	}
 	RunSpecs(t, "Seven conformance", sc, rc)
 	state.mu.Lock()
 	defer state.mu.Unlock()
@@ -297,4 +305,17 @@ func waitForNodes(ctx context.Context, client kubernetes.Interface, want int, wi
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// dropGlyphs swallows the one-glyph writes of Ginkgo's succinct reporter.
+type dropGlyphs struct{ w io.Writer }
+
+var ansi = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+
+func (d dropGlyphs) Write(p []byte) (int, error) {
+	switch ansi.ReplaceAllString(string(p), "") {
+	case "•", "S", "P", "•\n", "S\n", "P\n":
+		return len(p), nil
+	}
+	return d.w.Write(p)
 }
