@@ -1,0 +1,244 @@
+package podnet
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/vishvananda/netns"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// testNode is a network namespace standing for one node.
+type testNode struct {
+	name, nsPath string
+	ip           string // on the shared link
+	cidr         string
+	podIP        netip.Addr
+	net          *Network
+}
+
+func run(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
+// twoNodes makes two namespaces joined by a veth pair on 192.168.77.0/24
+// and a Network in each; everything goes at the end of the test.
+func twoNodes(t *testing.T) (a, b *testNode) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("routed mode needs root (CAP_NET_ADMIN) to create network namespaces")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("the test needs the ip command (iproute2) to build its namespaces")
+	}
+	id := os.Getpid() % 100000
+	a = &testNode{name: "node-a", ip: "192.168.77.1", cidr: "10.244.1.0/24", podIP: netip.MustParseAddr("10.244.1.2")}
+	b = &testNode{name: "node-b", ip: "192.168.77.2", cidr: "10.244.2.0/24", podIP: netip.MustParseAddr("10.244.2.2")}
+	for i, n := range []*testNode{a, b} {
+		ns := fmt.Sprintf("s7t%d%c", id, 'a'+i)
+		n.nsPath = "/var/run/netns/" + ns
+		run(t, "netns", "add", ns)
+		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+		run(t, "-n", ns, "link", "set", "lo", "up")
+	}
+	nsA, nsB := strings.TrimPrefix(a.nsPath, "/var/run/netns/"), strings.TrimPrefix(b.nsPath, "/var/run/netns/")
+	run(t, "link", "add", "s7tveth", "netns", nsA, "type", "veth", "peer", "name", "s7tveth", "netns", nsB)
+	for _, n := range []*testNode{a, b} {
+		ns := strings.TrimPrefix(n.nsPath, "/var/run/netns/")
+		run(t, "-n", ns, "addr", "add", n.ip+"/24", "dev", "s7tveth")
+		run(t, "-n", ns, "link", "set", "s7tveth", "up")
+		nw, err := New(Config{NetNS: n.nsPath, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nw.Close)
+		n.net = nw
+		if err := nw.AddPodIP(n.podIP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a, b
+}
+
+func (n *testNode) node() *corev1.Node { return node(n.name, n.ip, n.cidr) }
+
+// inNS runs fn on a thread switched into the namespace at path; sockets
+// created there stay in it.
+func inNS(t *testing.T, path string, fn func() error) error {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		ns, err := netns.GetFromPath(path)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer ns.Close()
+		if err := netns.Set(ns); err != nil {
+			errc <- err
+			return
+		}
+		errc <- fn()
+	}()
+	return <-errc
+}
+
+// serve answers "hello <remote addr>" on ip:port inside the namespace.
+func serve(t *testing.T, nsPath string, ip netip.Addr) string {
+	t.Helper()
+	var l net.Listener
+	if err := inNS(t, nsPath, func() (err error) {
+		l, err = net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(c, "hello %s\n", c.RemoteAddr().(*net.TCPAddr).IP)
+			c.Close()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// call dials addr from the pod IP src inside the namespace.
+func call(t *testing.T, nsPath string, src netip.Addr, addr string) (string, error) {
+	var answer string
+	err := inNS(t, nsPath, func() error {
+		d := net.Dialer{Timeout: time.Second, LocalAddr: &net.TCPAddr{IP: net.IP(src.AsSlice())}}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(time.Second))
+		answer, err = bufio.NewReader(c).ReadString('\n')
+		return err
+	})
+	return strings.TrimSpace(answer), err
+}
+
+func TestPodToPodAcrossNodes(t *testing.T) {
+	a, b := twoNodes(t)
+	addr := serve(t, b.nsPath, b.podIP)
+	if _, err := call(t, a.nsPath, a.podIP, addr); err == nil {
+		t.Fatal("pod on node-b reachable before any route was set")
+	}
+	nodes := []*corev1.Node{a.node(), b.node()}
+	for _, n := range []*testNode{a, b} {
+		if err := n.net.SyncRoutes(Routes(n.name, nodes)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := call(t, a.nsPath, a.podIP, addr)
+	if err != nil {
+		t.Fatalf("pod to pod: %v", err)
+	}
+	if want := "hello " + a.podIP.String(); got != want {
+		t.Errorf("answer %q, want %q (the source must be the pod IP)", got, want)
+	}
+	routes, err := a.net.Routes()
+	if err != nil || len(routes) != 1 || routes[0] != route(b.cidr, b.ip) {
+		t.Errorf("routes of node-a: %v %v", routes, err)
+	}
+	if err := a.net.SyncRoutes(Routes(a.name, nodes)); err != nil { // steady state: no change
+		t.Fatal(err)
+	}
+
+	t.Run("PartitionAndHeal", func(t *testing.T) {
+		ns := strings.TrimPrefix(a.nsPath, "/var/run/netns/")
+		run(t, "-n", ns, "link", "set", "s7tveth", "down")
+		if _, err := call(t, a.nsPath, a.podIP, addr); err == nil {
+			t.Error("pod on node-b reachable while node-a's link is down")
+		}
+		run(t, "-n", ns, "link", "set", "s7tveth", "up")
+		// The kernel dropped the routes through the downed link; the next
+		// sync (the kubelet resyncs periodically) puts them back.
+		if err := a.net.SyncRoutes(Routes(a.name, nodes)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := call(t, a.nsPath, a.podIP, addr); err != nil {
+			t.Errorf("after healing: %v", err)
+		}
+	})
+
+	t.Run("NodeGone", func(t *testing.T) {
+		if err := a.net.SyncRoutes(Routes(a.name, []*corev1.Node{a.node()})); err != nil {
+			t.Fatal(err)
+		}
+		if routes, err := a.net.Routes(); err != nil || len(routes) != 0 {
+			t.Errorf("routes after node-b left: %v %v", routes, err)
+		}
+		if _, err := call(t, a.nsPath, a.podIP, addr); err == nil {
+			t.Error("pod on node-b reachable without a route")
+		}
+	})
+}
+
+func TestPodIPs(t *testing.T) {
+	a, _ := twoNodes(t)
+	other := netip.MustParseAddr("10.244.1.3")
+	if err := a.net.AddPodIP(a.podIP); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	if err := a.net.SyncPodIPs([]netip.Addr{other}); err != nil {
+		t.Fatal(err)
+	}
+	ips, err := a.net.PodIPs()
+	if err != nil || len(ips) != 1 || ips[0] != other {
+		t.Errorf("pod IPs %v %v, want [%v]", ips, err, other)
+	}
+	if err := a.net.DelPodIP(other); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.net.DelPodIP(other); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	if ips, _ := a.net.PodIPs(); len(ips) != 0 {
+		t.Errorf("pod IPs after delete: %v", ips)
+	}
+}
+
+func TestTeardown(t *testing.T) {
+	a, b := twoNodes(t)
+	if err := a.net.SyncRoutes(Routes(a.name, []*corev1.Node{a.node(), b.node()})); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.net.Teardown(); err != nil {
+		t.Fatal(err)
+	}
+	// A new Network recreates the device, with no pod IPs and no routes.
+	nw, err := New(Config{NetNS: a.nsPath, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nw.Close()
+	ips, err := nw.PodIPs()
+	routes, err2 := nw.Routes()
+	if err := errors.Join(err, err2); err != nil || len(ips) != 0 || len(routes) != 0 {
+		t.Errorf("after teardown: ips %v routes %v err %v", ips, routes, err)
+	}
+}

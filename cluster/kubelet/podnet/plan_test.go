@@ -1,0 +1,96 @@
+package podnet
+
+import (
+	"net/netip"
+	"reflect"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func node(name, ip string, cidrs ...string) *corev1.Node {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if len(cidrs) > 0 {
+		n.Spec.PodCIDR, n.Spec.PodCIDRs = cidrs[0], cidrs
+	}
+	if ip != "" {
+		n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: name}, {Type: corev1.NodeInternalIP, Address: ip}}
+	}
+	return n
+}
+
+func route(dst, via string) Route {
+	return Route{Dst: netip.MustParsePrefix(dst), Via: netip.MustParseAddr(via)}
+}
+
+func TestRoutes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		nodes []*corev1.Node
+		want  []Route
+	}{
+		{"alone", []*corev1.Node{node("a", "10.0.0.1", "10.244.1.0/24")}, nil},
+		{"two others", []*corev1.Node{
+			node("c", "10.0.0.3", "10.244.3.0/24"),
+			node("a", "10.0.0.1", "10.244.1.0/24"),
+			node("b", "10.0.0.2", "10.244.2.0/24"),
+		}, []Route{route("10.244.2.0/24", "10.0.0.2"), route("10.244.3.0/24", "10.0.0.3")}},
+		{"no podCIDR yet", []*corev1.Node{node("a", "10.0.0.1", "10.244.1.0/24"), node("b", "10.0.0.2")}, nil},
+		{"no InternalIP", []*corev1.Node{node("a", "10.0.0.1", "10.244.1.0/24"), node("b", "", "10.244.2.0/24")}, nil},
+		{"loopback InternalIP", []*corev1.Node{node("b", "127.1.0.2", "10.244.2.0/24")}, nil},
+		{"podCIDR only in spec.podCIDR", []*corev1.Node{func() *corev1.Node {
+			n := node("b", "10.0.0.2")
+			n.Spec.PodCIDR = "10.244.2.0/24"
+			return n
+		}()}, []Route{route("10.244.2.0/24", "10.0.0.2")}},
+		{"IPv6 ignored", []*corev1.Node{node("b", "10.0.0.2", "fd00::/64", "10.244.2.0/24")}, []Route{route("10.244.2.0/24", "10.0.0.2")}},
+		{"overlapping self", []*corev1.Node{node("a", "10.0.0.1", "10.244.1.0/24"), node("b", "10.0.0.2", "10.244.0.0/16")}, nil},
+		{"overlapping another: first by name wins", []*corev1.Node{
+			node("c", "10.0.0.3", "10.244.2.0/24"),
+			node("b", "10.0.0.2", "10.244.2.0/24"),
+		}, []Route{route("10.244.2.0/24", "10.0.0.2")}},
+		{"gateway inside its own podCIDR", []*corev1.Node{node("b", "10.244.2.1", "10.244.2.0/24")}, nil},
+		{"unmasked CIDR", []*corev1.Node{node("b", "10.0.0.2", "10.244.2.7/24")}, []Route{route("10.244.2.0/24", "10.0.0.2")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Routes("a", tc.nodes); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPlan(t *testing.T) {
+	r2, r3 := route("10.244.2.0/24", "10.0.0.2"), route("10.244.3.0/24", "10.0.0.3")
+	moved := route("10.244.2.0/24", "10.0.0.9")
+	for _, tc := range []struct {
+		name               string
+		have, want         []Route
+		wantRepl, wantDels []Route
+	}{
+		{"empty", nil, nil, nil, nil},
+		{"add", nil, []Route{r2, r3}, []Route{r2, r3}, nil},
+		{"steady", []Route{r2, r3}, []Route{r2, r3}, nil, nil},
+		{"node gone", []Route{r2, r3}, []Route{r3}, nil, []Route{r2}},
+		{"node moved", []Route{r2}, []Route{moved}, []Route{moved}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repl, del := Plan(tc.have, tc.want)
+			if !reflect.DeepEqual(repl, tc.wantRepl) || !reflect.DeepEqual(del, tc.wantDels) {
+				t.Errorf("got replace %v delete %v, want %v %v", repl, del, tc.wantRepl, tc.wantDels)
+			}
+		})
+	}
+}
+
+func TestPlanAddrs(t *testing.T) {
+	a, b, c := netip.MustParseAddr("10.244.1.2"), netip.MustParseAddr("10.244.1.3"), netip.MustParseAddr("10.244.1.4")
+	add, del := PlanAddrs([]netip.Addr{a, b}, []netip.Addr{b, c})
+	if !reflect.DeepEqual(add, []netip.Addr{c}) || !reflect.DeepEqual(del, []netip.Addr{a}) {
+		t.Errorf("add %v del %v", add, del)
+	}
+	if add, del := PlanAddrs([]netip.Addr{a}, []netip.Addr{a}); add != nil || del != nil {
+		t.Errorf("steady: add %v del %v", add, del)
+	}
+}
