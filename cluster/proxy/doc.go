@@ -31,6 +31,13 @@
 // iproute2, and the addresses are removed when their last listener closes
 // and when the proxy stops. Its test runs only as root (TestRouted).
 //
+// Deleting a Service, or one of its ports, closes its listeners and the
+// connections through them. An endpoint that stops being eligible only gets
+// no new connections: TCP connections to it go on (as conntrack keeps them
+// with kube-proxy), UDP flows to it end and their next datagram picks again.
+// With no eligible endpoint a TCP connection is accepted and reset at once
+// and a datagram is dropped.
+//
 // Ports below net.ipv4.ip_unprivileged_port_start (1024 by default) need
 // CAP_NET_BIND_SERVICE, in either mode.
 package proxy

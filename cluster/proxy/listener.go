@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"slices"
@@ -25,6 +26,9 @@ type listener struct {
 	picks     int // since the last sweep of expired affinity records
 
 	sock interface{ Close() error }
+	// ctx ends when the listener closes, cancelling dials in progress.
+	ctx    context.Context
+	cancel context.CancelFunc
 	// onUpdate, if set, is told the new eligible endpoints (UDP drops flows
 	// to endpoints that left).
 	onUpdate func(eligible []string)
@@ -46,6 +50,7 @@ func startListener(w Listener, dial, idle time.Duration, log *slog.Logger) (*lis
 		affinity:  w.Affinity,
 		conns:     map[net.Conn]struct{}{},
 	}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
 	var err error
 	if protocolOf(w.ListenKey) == "udp" {
 		err = l.startUDP()
@@ -53,6 +58,7 @@ func startListener(w Listener, dial, idle time.Duration, log *slog.Logger) (*lis
 		err = l.startTCP()
 	}
 	if err != nil {
+		l.cancel()
 		return nil, err
 	}
 	return l, nil
@@ -119,6 +125,7 @@ func (l *listener) close() {
 	conns := l.conns
 	l.conns = map[net.Conn]struct{}{}
 	l.mu.Unlock()
+	l.cancel()
 	_ = l.sock.Close()
 	for c := range conns {
 		_ = c.Close()

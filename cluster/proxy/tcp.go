@@ -63,7 +63,15 @@ func (l *listener) serveTCP(c *net.TCPConn) {
 			_ = c.Close()
 			return
 		}
-		b, err := net.DialTimeout("tcp", ep, l.dial)
+		d := net.Dialer{Timeout: l.dial}
+		b, err := d.DialContext(l.ctx, "tcp", ep)
+		if l.ctx.Err() != nil {
+			if err == nil {
+				_ = b.Close()
+			}
+			_ = c.Close()
+			return
+		}
 		if err != nil {
 			l.log.Debug("endpoint failed, trying the next", "service", l.name, "endpoint", ep, "err", err)
 			tried = append(tried, ep)
