@@ -137,9 +137,9 @@ const SkipPrefix = "target lacks capability "
 func SkipReason(targetName string, missing []target.Capability) string {
 	var parts []string
 	for _, c := range missing {
-		parts = append(parts, fmt.Sprintf("%q (%s)", c, c.Describe()))
+		parts = append(parts, string(c))
 	}
-	return fmt.Sprintf("%s%s: target %s does not declare it", SkipPrefix, strings.Join(parts, ", "), targetName)
+	return fmt.Sprintf("%s%s (target %s does not declare it)", SkipPrefix, strings.Join(parts, ", "), targetName)
 }
 
 func register(g Definition) {
