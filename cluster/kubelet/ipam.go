@@ -15,10 +15,8 @@ import (
 // Loopback mode: the podCIDR is a range of 127.0.0.0/8, which Linux routes to
 // lo as a whole, so a pod can bind its IP with no setup.
 //
-// Routed mode (TODO): add each allocated IP to a node dummy interface
-// (seven0, created at start with NET_ADMIN) and, watching Nodes, keep a route
-// to every other node's podCIDR via its InternalIP; release removes the
-// address. Allocation itself is the same.
+// Routed mode: allocation is the same; the kubelet also puts each allocated IP
+// on the node's pod interface and removes it on release (network.go).
 type ipam struct {
 	mu     sync.Mutex
 	dir    string
@@ -91,15 +89,27 @@ func (a *ipam) lookup(uid string) string {
 	return ""
 }
 
-// release frees uid's IP.
-func (a *ipam) release(uid string) {
+// all lists the allocated IPs.
+func (a *ipam) all() []netip.Addr {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]netip.Addr, 0, len(a.used))
+	for ip := range a.used {
+		out = append(out, ip)
+	}
+	return out
+}
+
+// release frees uid's IP and returns it ("" when it had none).
+func (a *ipam) release(uid string) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	ip, ok := a.byUID[uid]
 	if !ok {
-		return
+		return ""
 	}
 	_ = os.Remove(filepath.Join(a.dir, ip.String()))
 	delete(a.byUID, uid)
 	delete(a.used, ip)
+	return ip.String()
 }

@@ -27,6 +27,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/project-seven/seven/cluster/image"
+	"github.com/project-seven/seven/cluster/kubelet/podnet"
 	krt "github.com/project-seven/seven/cluster/kubelet/runtime"
 	"github.com/project-seven/seven/cluster/timings"
 )
@@ -63,8 +64,16 @@ type Config struct {
 	Logger        *slog.Logger
 	// ServerPort is the kubelet API's HTTPS port on NodeIP; 0 picks a free one.
 	ServerPort int
-	// Mode is ModeLoopback (default) or ModeRouted (not implemented yet).
+	// Mode is ModeLoopback (default) or ModeRouted (see network.go and
+	// package podnet): pod IPs on a node interface, routes to the other
+	// nodes' podCIDRs. Routed mode needs CAP_NET_ADMIN; its NodeIP defaults
+	// to the address of the default route's interface.
 	Mode string
+	// NetworkDevice is the routed-mode interface holding the pod IPs;
+	// default podnet.DefaultDevice (seven0).
+	NetworkDevice string
+	// PodNetwork overrides the routed-mode network (tests).
+	PodNetwork PodNetwork
 	// ClusterDNS and ClusterDomain go into the pods' resolv.conf (dnsPolicy
 	// ClusterFirst); without ClusterDNS the node's resolv.conf is used.
 	ClusterDNS    []string
@@ -99,6 +108,7 @@ type Kubelet struct {
 	podLister   corelisters.PodLister
 	svcLister   corelisters.ServiceLister
 	factory     informers.SharedInformerFactory
+	nodeFactory informers.SharedInformerFactory
 	svcFactory  informers.SharedInformerFactory
 
 	ctx context.Context
@@ -110,6 +120,11 @@ type Kubelet struct {
 	owner    map[string]types.UID          // container id → pod
 	running  map[string]bool               // last relist: container id → running
 	ipam     *ipam
+	// net is the routed-mode pod network (nil in loopback mode); netDirty
+	// asks networkLoop for a sync.
+	net      PodNetwork
+	netDirty chan struct{}
+	nodeLister corelisters.NodeLister
 	nodeUID  types.UID
 	listener net.Listener
 	// synced: the pod informer has synced, so a pod missing from it is gone.
@@ -130,20 +145,25 @@ func New(cfg Config) (*Kubelet, error) {
 	if cfg.Timings == (timings.Timings{}) {
 		return nil, errors.New("kubelet: Timings is required")
 	}
+	switch cfg.Mode {
+	case "":
+		cfg.Mode = ModeLoopback
+	case ModeLoopback, ModeRouted:
+	default:
+		return nil, fmt.Errorf("kubelet: unknown mode %q", cfg.Mode)
+	}
+	if cfg.NodeIP == "" && cfg.Mode == ModeRouted {
+		ip, err := podnet.DefaultIP()
+		if err != nil {
+			return nil, fmt.Errorf("kubelet: routed mode needs NodeIP: %w", err)
+		}
+		cfg.NodeIP = ip.String()
+	}
 	if cfg.NodeIP == "" {
 		cfg.NodeIP = "127.0.0.1"
 	}
 	if net.ParseIP(cfg.NodeIP) == nil {
 		return nil, fmt.Errorf("kubelet: NodeIP %q is not an IP", cfg.NodeIP)
-	}
-	switch cfg.Mode {
-	case "":
-		cfg.Mode = ModeLoopback
-	case ModeLoopback:
-	case ModeRouted:
-		return nil, errors.New("kubelet: routed mode is not implemented yet (see ipam.go)")
-	default:
-		return nil, fmt.Errorf("kubelet: unknown mode %q", cfg.Mode)
 	}
 	if cfg.CPU.IsZero() {
 		cfg.CPU = *resource.NewQuantity(int64(runtime.NumCPU()), resource.DecimalSI)
@@ -199,6 +219,18 @@ func New(cfg Config) (*Kubelet, error) {
 		running:     map[string]bool{},
 	}
 	k.probes = newProber(k)
+	if cfg.Mode == ModeRouted {
+		if cfg.PodNetwork == nil {
+			nw, err := podnet.New(podnet.Config{Device: cfg.NetworkDevice, Logger: log})
+			if err != nil {
+				return nil, fmt.Errorf("kubelet: routed mode: %w", err)
+			}
+			cfg.PodNetwork = nw
+			k.cfg.PodNetwork = nw
+		}
+		k.net = cfg.PodNetwork
+		k.netDirty = make(chan struct{}, 1)
+	}
 	if cfg.PodCIDR != "" {
 		if k.ipam, err = newIPAM(filepath.Join(cfg.RootDir, "ipam"), cfg.PodCIDR); err != nil {
 			return nil, fmt.Errorf("kubelet: %w", err)
@@ -263,6 +295,11 @@ func (k *Kubelet) Start(ctx context.Context) error {
 	k.mu.Lock()
 	k.synced = true
 	k.mu.Unlock()
+	if k.net != nil {
+		k.startNodeWatch(ctx)
+		defer k.nodeFactory.Shutdown()
+		k.syncNetwork() // pod IPs back on the device before pods are synced
+	}
 	k.relist() // workers for adopted containers, whose pods may be gone
 	if pods, err := k.podLister.List(labelsEverything()); err == nil {
 		for _, p := range pods {
@@ -270,6 +307,10 @@ func (k *Kubelet) Start(ctx context.Context) error {
 		}
 	}
 
+	if k.net != nil {
+		k.wg.Add(1)
+		go func() { defer k.wg.Done(); k.networkLoop(ctx) }()
+	}
 	k.wg.Add(5)
 	go func() { defer k.wg.Done(); k.leaseLoop(ctx) }()
 	go func() { defer k.wg.Done(); k.statusLoop(ctx) }()
@@ -281,6 +322,14 @@ func (k *Kubelet) Start(ctx context.Context) error {
 	k.wg.Wait()
 	if k.cfg.StopPodsOnExit {
 		k.stopEverything()
+	}
+	if k.net != nil {
+		if k.cfg.StopPodsOnExit {
+			if err := k.net.Teardown(); err != nil {
+				k.log.Warn("pod network teardown", "err", err)
+			}
+		}
+		k.net.Close()
 	}
 	return nil
 }

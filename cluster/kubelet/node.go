@@ -208,6 +208,7 @@ func (k *Kubelet) setNode(n *corev1.Node) {
 	}
 	k.mu.Unlock()
 	k.log.Info("podCIDR assigned", "podCIDR", n.Spec.PodCIDR)
+	k.networkChanged()
 	for _, uid := range uids {
 		k.wakeString(uid)
 	}

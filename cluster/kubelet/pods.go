@@ -39,6 +39,8 @@ type podWorker struct {
 	mountErr   string
 	volumes    map[string]string
 	volumesAt  time.Time
+	// ipOnNode: the pod IP is on the node's pod interface (routed mode).
+	ipOnNode bool
 }
 
 func (k *Kubelet) ensureWorker(uid types.UID, namespace, name string) {
@@ -255,6 +257,13 @@ func (k *Kubelet) ensureSandbox(ctx context.Context, w *podWorker, pod *corev1.P
 		if ip, err = a.allocate(string(pod.UID)); err != nil {
 			w.mountRetry = now.Add(5 * time.Second)
 			return "", err
+		}
+		if !w.ipOnNode {
+			if err := k.addPodIP(ip); err != nil {
+				w.mountRetry = now.Add(time.Second)
+				return "", err
+			}
+			w.ipOnNode = true
 		}
 	}
 	if w.volumes != nil && now.Sub(w.volumesAt) < k.cfg.Timings.ConfigVolumeSync {
@@ -589,7 +598,7 @@ func (k *Kubelet) cleanup(uid types.UID) {
 	a := k.ipam
 	k.mu.Unlock()
 	if a != nil {
-		a.release(string(uid))
+		k.delPodIP(a.release(string(uid)))
 	}
 	if p, ok := k.rt.(interface{ RemovePod(string) }); ok {
 		p.RemovePod(string(uid))
