@@ -114,19 +114,19 @@ type Kubelet struct {
 	ctx context.Context
 	wg  sync.WaitGroup
 
-	mu       sync.Mutex
-	workers  map[types.UID]*podWorker
-	index    map[types.UID]map[string]bool // runtime containers by pod
-	owner    map[string]types.UID          // container id → pod
-	running  map[string]bool               // last relist: container id → running
-	ipam     *ipam
+	mu      sync.Mutex
+	workers map[types.UID]*podWorker
+	index   map[types.UID]map[string]bool // runtime containers by pod
+	owner   map[string]types.UID          // container id → pod
+	running map[string]bool               // last relist: container id → running
+	ipam    *ipam
 	// net is the routed-mode pod network (nil in loopback mode); netDirty
 	// asks networkLoop for a sync.
-	net      PodNetwork
-	netDirty chan struct{}
+	net        PodNetwork
+	netDirty   chan struct{}
 	nodeLister corelisters.NodeLister
-	nodeUID  types.UID
-	listener net.Listener
+	nodeUID    types.UID
+	listener   net.Listener
 	// synced: the pod informer has synced, so a pod missing from it is gone.
 	synced bool
 }
