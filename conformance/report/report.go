@@ -319,10 +319,11 @@ func totals(gs []GuaranteeResult) (Totals, Result) {
 	return t, Partial
 }
 
+// firstLine condenses a message to one line of at most 300 characters.
 func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i] + " …"
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = s[:297] + "..."
 	}
 	return s
 }

@@ -24,7 +24,8 @@ type KubeconfigConfig struct {
 	// FaultHook, if set, is a command run through `sh -c` as
 	// `FaultHook stop-node|start-node|partition|heal NAME` (and `FaultHook
 	// compact` when the Compaction capability is declared). Exit status 0
-	// means the fault is in place.
+	// means the fault is in place; exit status 3 means the hook cannot do it
+	// (ErrUnsupported); any other status is an error.
 	FaultHook string
 	// Capabilities, if set, replace the default ones: controllers,
 	// service-proxy and dns (what any Kubernetes cluster has), pods and
