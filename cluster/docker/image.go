@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -87,7 +88,28 @@ func ensureImage(ctx context.Context, cli *client.Client, src ImageSource, log *
 		return "", err
 	}
 	log.Info("built node image", "image", tag, "took", time.Since(start).Round(time.Millisecond))
+	pruneImages(ctx, cli, keepImages, log)
 	return tag, nil
+}
+
+// keepImages is how many node images the cache keeps (the newest ones).
+const keepImages = 3
+
+// pruneImages removes all but the newest keep node images. An image that a
+// container still uses is left alone (removal without force fails).
+func pruneImages(ctx context.Context, cli *client.Client, keep int, log *slog.Logger) {
+	res, err := cli.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", LabelImageHash)})
+	if err != nil {
+		log.Debug("list node images", "err", err)
+		return
+	}
+	imgs := res.Items
+	sort.Slice(imgs, func(i, j int) bool { return imgs[i].Created > imgs[j].Created })
+	for i := keep; i < len(imgs); i++ {
+		if _, err := cli.ImageRemove(ctx, imgs[i].ID, client.ImageRemoveOptions{PruneChildren: true}); err != nil {
+			log.Debug("remove old node image", "image", imgs[i].ID, "err", err)
+		}
+	}
 }
 
 // findModule walks up from dir to the go.mod of this module.
