@@ -2,9 +2,15 @@ package manager
 
 import (
 	"github.com/project-seven/seven/cluster/component"
+	"github.com/project-seven/seven/cluster/controllers/daemonset"
 	"github.com/project-seven/seven/cluster/controllers/deployment"
+	"github.com/project-seven/seven/cluster/controllers/endpoints"
+	"github.com/project-seven/seven/cluster/controllers/endpointslice"
 	"github.com/project-seven/seven/cluster/controllers/garbagecollector"
+	"github.com/project-seven/seven/cluster/controllers/job"
 	"github.com/project-seven/seven/cluster/controllers/namespace"
+	"github.com/project-seven/seven/cluster/controllers/nodeipam"
+	"github.com/project-seven/seven/cluster/controllers/nodelifecycle"
 	"github.com/project-seven/seven/cluster/controllers/replicaset"
 )
 
@@ -21,6 +27,12 @@ var registry = []Entry{
 	{"deployment", newDeployment},
 	{"garbagecollector", newGarbageCollector},
 	{"namespace", newNamespace},
+	{"daemonset", newDaemonSet},
+	{"job", newJob},
+	{"nodelifecycle", newNodeLifecycle},
+	{"endpoints", newEndpoints},
+	{"endpointslice", newEndpointSlice},
+	{"nodeipam", newNodeIPAM},
 }
 
 // Names returns the names of every known controller.
@@ -50,4 +62,34 @@ func newGarbageCollector(c Context) (component.Component, error) {
 func newNamespace(c Context) (component.Component, error) {
 	return namespace.New(namespace.Config{Client: c.Client, Dynamic: c.Dynamic, Informers: c.Informers,
 		Timings: c.Timings, Logger: c.Logger, Clock: c.Clock, Recorder: c.Recorder(namespace.Name)})
+}
+
+func newDaemonSet(c Context) (component.Component, error) {
+	return daemonset.New(daemonset.Config{Client: c.Client, Informers: c.Informers, Timings: c.Timings,
+		Logger: c.Logger, Clock: c.Clock, Recorder: c.Recorder(daemonset.Name)})
+}
+
+func newJob(c Context) (component.Component, error) {
+	return job.New(job.Config{Client: c.Client, Informers: c.Informers, Timings: c.Timings,
+		Logger: c.Logger, Clock: c.Clock, Recorder: c.Recorder(job.Name)})
+}
+
+func newNodeLifecycle(c Context) (component.Component, error) {
+	return nodelifecycle.New(nodelifecycle.Config{Client: c.Client, Informers: c.Informers, Timings: c.Timings,
+		Logger: c.Logger, Clock: c.Clock, Recorder: c.Recorder(nodelifecycle.Name)})
+}
+
+func newEndpoints(c Context) (component.Component, error) {
+	return endpoints.New(endpoints.Config{Client: c.Client, Informers: c.Informers, Timings: c.Timings,
+		Logger: c.Logger, Clock: c.Clock, Recorder: c.Recorder(endpoints.Name)})
+}
+
+func newEndpointSlice(c Context) (component.Component, error) {
+	return endpointslice.New(endpointslice.Config{Client: c.Client, Informers: c.Informers, Timings: c.Timings,
+		Logger: c.Logger, Clock: c.Clock, Recorder: c.Recorder(endpointslice.Name)})
+}
+
+func newNodeIPAM(c Context) (component.Component, error) {
+	return nodeipam.New(nodeipam.Config{Client: c.Client, Informers: c.Informers, Timings: c.Timings,
+		Logger: c.Logger, Clock: c.Clock, Recorder: c.Recorder(nodeipam.Name)})
 }
