@@ -6,6 +6,7 @@ import (
 
 	"github.com/project-seven/seven/conformance"
 	"github.com/project-seven/seven/conformance/target"
+	"github.com/project-seven/seven/fixtures/fixturetest"
 )
 
 // TestConformance runs the core profile against the reference booted
@@ -16,7 +17,7 @@ func TestConformance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots a cluster")
 	}
-	local, err := target.NewLocal(target.LocalConfig{})
+	local, err := target.NewLocal(target.LocalConfig{FixtureBinary: fixturetest.Binary(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,4 +26,10 @@ func TestConformance(t *testing.T) {
 		opts.Focus = []string{f}
 	}
 	conformance.Run(t, local, opts)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	fixturetest.Cleanup()
+	os.Exit(code)
 }

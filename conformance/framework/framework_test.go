@@ -7,8 +7,8 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the Ginkgo DSL
-	. "github.com/onsi/gomega"    //nolint:revive // the Gomega DSL
 	"github.com/onsi/ginkgo/v2/types"
+	. "github.com/onsi/gomega" //nolint:revive // the Gomega DSL
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/project-seven/seven/cluster/apiserver/apiservertest"

@@ -316,7 +316,7 @@ var _ = framework.Guarantee("API-4", api4, framework.Core, nil, func(ctx context
 	Expect(describeEvents(evs)).To(Equal("ADDED e v=0"), "a field-selected watch sees only its object")
 })
 
-var _ = framework.Guarantee("API-5", api5, framework.Core, []target.Capability{target.Controllers}, func(ctx context.Context, f *framework.F) {
+var _ = framework.Guarantee("API-5", api5, framework.Core, []target.Capability{target.GarbageCollector}, func(ctx context.Context, f *framework.F) {
 	cms := f.Client.CoreV1().ConfigMaps(f.Namespace)
 	family := func(owner string, n int) []string {
 		o, err := cms.Create(ctx, configMap(f, owner, nil), metav1.CreateOptions{})

@@ -53,7 +53,7 @@ func backends(ctx context.Context, f *framework.F, app string, ready, unready in
 	})
 }
 
-var _ = framework.Guarantee("SD-1", sd1, framework.Core, caps("pods", "controllers", "service-proxy"), func(ctx context.Context, f *framework.F) {
+var _ = framework.Guarantee("SD-1", sd1, framework.Core, caps("pods", "endpoints", "service-proxy"), func(ctx context.Context, f *framework.F) {
 	svc := expect.CreateService(ctx, f, f.Service("web"))
 	ready := backends(ctx, f, "web", 3, 1)
 	expect.EndpointsAre(ctx, f, "web", expect.PodIPs(ready), f.Bound(f.Timings.EndpointsSyncDelay))
@@ -84,7 +84,7 @@ var _ = framework.Guarantee("SD-1", sd1, framework.Core, caps("pods", "controlle
 	f.Logf("answers: %v", seen)
 })
 
-var _ = framework.Guarantee("SD-2", sd2, framework.Core, caps("pods", "controllers", "dns"), func(ctx context.Context, f *framework.F) {
+var _ = framework.Guarantee("SD-2", sd2, framework.Core, caps("pods", "endpoints", "dns"), func(ctx context.Context, f *framework.F) {
 	svc := expect.CreateService(ctx, f, f.Service("web"))
 	headless := f.Service("web")
 	headless.Name = "web-headless"
@@ -129,7 +129,7 @@ var _ = framework.Guarantee("SD-2", sd2, framework.Core, caps("pods", "controlle
 	})
 })
 
-var _ = framework.Guarantee("SD-3", sd3, framework.Core, workloads, func(ctx context.Context, f *framework.F) {
+var _ = framework.Guarantee("SD-3", sd3, framework.Core, caps("pods", "deployment", "replicaset", "endpoints"), func(ctx context.Context, f *framework.F) {
 	expect.CreateService(ctx, f, f.Service("web"))
 	expect.CreateDeployment(ctx, f, f.Deployment("web", 2, framework.WithReadiness()))
 	pods := expect.PodsReady(ctx, f, "app=web", 2, f.Bound(f.PodStart()))
@@ -174,7 +174,7 @@ var _ = framework.Guarantee("SD-4", sd4, framework.Core, podsOnly, func(ctx cont
 	Expect(env).To(ContainElement("WEB_API_SERVICE_PORT_HTTP=80"), "the named port's variable is set")
 })
 
-var _ = framework.Guarantee("SD-5", sd5, framework.Extended, caps("pods", "controllers", "node-port"), func(ctx context.Context, f *framework.F) {
+var _ = framework.Guarantee("SD-5", sd5, framework.Extended, caps("pods", "endpoints", "node-port"), func(ctx context.Context, f *framework.F) {
 	svc := f.Service("web")
 	svc.Spec.Type = corev1.ServiceTypeNodePort
 	svc = expect.CreateService(ctx, f, svc)

@@ -18,7 +18,7 @@ import (
 // Capability sets used below.
 var (
 	podsOnly   = caps("pods")
-	workloads  = caps("pods", "controllers")
+	workloads  = caps("pods", "deployment", "replicaset")
 	multiNodes = caps("pods", "multi-node")
 )
 

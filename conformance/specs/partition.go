@@ -55,7 +55,7 @@ func unknownBound(f *framework.F) time.Duration {
 	return f.Bound(f.Timings.NodeMonitorGracePeriod + f.Timings.NodeMonitorPeriod)
 }
 
-var _ = framework.Guarantee("PA-1", pa1, framework.Core, caps("pods", "multi-node", "controllers", "partition"), func(ctx context.Context, f *framework.F) {
+var _ = framework.Guarantee("PA-1", pa1, framework.Core, caps("pods", "multi-node", "deployment", "replicaset", "node-lifecycle", "partition"), func(ctx context.Context, f *framework.F) {
 	expect.SchedulableNodes(ctx, f, 2)
 	const replicas = 2
 	expect.CreateDeployment(ctx, f, f.Deployment("web", replicas))
@@ -88,7 +88,7 @@ var _ = framework.Guarantee("PA-1", pa1, framework.Core, caps("pods", "multi-nod
 	})
 }, Serial)
 
-var _ = framework.Guarantee("PA-2", pa2, framework.Core, caps("pods", "controllers", "partition"), func(ctx context.Context, f *framework.F) {
+var _ = framework.Guarantee("PA-2", pa2, framework.Core, caps("pods", "node-lifecycle", "partition"), func(ctx context.Context, f *framework.F) {
 	node := expect.SchedulableNodes(ctx, f, 1)[0].Name
 	sel := pinLabel(ctx, f, node)
 	stay := []corev1.Toleration{
@@ -119,7 +119,7 @@ var _ = framework.Guarantee("PA-2", pa2, framework.Core, caps("pods", "controlle
 	Expect(cs.State.Running.StartedAt.Unix()).To(Equal(started.Unix()), "the same container instance ran through the partition (started %s)", started)
 }, Serial)
 
-var _ = framework.Guarantee("PA-3", pa3, framework.Core, caps("pods", "multi-node", "controllers", "service-proxy", "partition"), func(ctx context.Context, f *framework.F) {
+var _ = framework.Guarantee("PA-3", pa3, framework.Core, caps("pods", "multi-node", "endpoints", "node-lifecycle", "service-proxy", "partition"), func(ctx context.Context, f *framework.F) {
 	nodes := expect.SchedulableNodes(ctx, f, 2)
 	cut, keep := nodes[0].Name, nodes[1].Name
 	selCut, selKeep := pinLabel(ctx, f, cut), pinLabel(ctx, f, keep)

@@ -201,7 +201,7 @@ var _ = framework.Guarantee("RO-5", ro5, framework.Core, workloads, func(ctx con
 	rolledOut(ctx, f, "web", f.Images.V2, 2)
 })
 
-var _ = framework.Guarantee("RO-6", ro6, framework.Core, caps("pods", "multi-node", "controllers"), func(ctx context.Context, f *framework.F) {
+var _ = framework.Guarantee("RO-6", ro6, framework.Core, caps("pods", "multi-node", "daemonset"), func(ctx context.Context, f *framework.F) {
 	nodes := expect.SchedulableNodes(ctx, f, 2)
 	labels := map[string]string{"app": "ds"}
 	ds := &appsv1.DaemonSet{

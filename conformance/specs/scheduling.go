@@ -147,7 +147,7 @@ func taint(ctx context.Context, f *framework.F, node string, t corev1.Taint) {
 	})
 }
 
-var _ = framework.Guarantee("SC-3", sc3, framework.Core, workloads, func(ctx context.Context, f *framework.F) {
+var _ = framework.Guarantee("SC-3", sc3, framework.Core, caps("pods", "node-lifecycle"), func(ctx context.Context, f *framework.F) {
 	node := expect.SchedulableNodes(ctx, f, 1)[0].Name
 	sel := pinLabel(ctx, f, node)
 	key := "conformance.seven.dev/sc-3"
@@ -242,7 +242,7 @@ var _ = framework.Guarantee("SC-5", sc5, framework.Core, podsOnly, func(ctx cont
 	Expect(p.Spec.NodeName).To(Equal(node), "after uncordon the pod lands on the node")
 }, Serial)
 
-var _ = framework.Guarantee("SC-6", sc6, framework.Core, caps("pods", "multi-node", "controllers"), func(ctx context.Context, f *framework.F) {
+var _ = framework.Guarantee("SC-6", sc6, framework.Core, caps("pods", "multi-node", "daemonset"), func(ctx context.Context, f *framework.F) {
 	nodes := expect.SchedulableNodes(ctx, f, 2)
 	first, second := nodes[0].Name, nodes[1].Name
 	key := "conformance.seven.dev/" + f.Namespace

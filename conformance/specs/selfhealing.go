@@ -96,7 +96,7 @@ func replicaSet(f *framework.F, name string, replicas int32, opts ...framework.P
 	}
 }
 
-var _ = framework.Guarantee("SH-3", sh3, framework.Core, workloads, func(ctx context.Context, f *framework.F) {
+var _ = framework.Guarantee("SH-3", sh3, framework.Core, caps("pods", "replicaset"), func(ctx context.Context, f *framework.F) {
 	_, err := f.Client.AppsV1().ReplicaSets(f.Namespace).Create(ctx, replicaSet(f, "rs", 3), metav1.CreateOptions{})
 	f.NoError(err, "create ReplicaSet rs")
 	pods := expect.PodsReady(ctx, f, "app=rs", 3, f.Bound(f.PodStart()))
@@ -118,7 +118,7 @@ var _ = framework.Guarantee("SH-3", sh3, framework.Core, workloads, func(ctx con
 	})
 }, framework.Case("deleted"))
 
-var _ = framework.Guarantee("SH-3", sh3, framework.Core, workloads, func(ctx context.Context, f *framework.F) {
+var _ = framework.Guarantee("SH-3", sh3, framework.Core, caps("pods", "replicaset"), func(ctx context.Context, f *framework.F) {
 	_, err := f.Client.AppsV1().ReplicaSets(f.Namespace).Create(ctx, replicaSet(f, "rs", 2), metav1.CreateOptions{})
 	f.NoError(err, "create ReplicaSet rs")
 	pods := expect.PodsReady(ctx, f, "app=rs", 2, f.Bound(f.PodStart()))
@@ -141,7 +141,7 @@ var _ = framework.Guarantee("SH-3", sh3, framework.Core, workloads, func(ctx con
 	})
 }, framework.Case("failed"))
 
-var _ = framework.Guarantee("SH-4", sh4, framework.Core, caps("pods", "controllers"), func(ctx context.Context, f *framework.F) {
+var _ = framework.Guarantee("SH-4", sh4, framework.Core, caps("pods", "deployment", "replicaset", "endpoints"), func(ctx context.Context, f *framework.F) {
 	expect.CreateService(ctx, f, f.Service("web"))
 	expect.CreateDeployment(ctx, f, f.Deployment("web", 2, framework.WithReadiness()))
 	pods := expect.PodsReady(ctx, f, "app=web", 2, f.Bound(f.PodStart()))
@@ -159,7 +159,7 @@ var _ = framework.Guarantee("SH-4", sh4, framework.Core, caps("pods", "controlle
 	expect.EndpointsAre(ctx, f, "web", ips, bound)
 })
 
-var _ = framework.Guarantee("SH-5", sh5, framework.Core, caps("pods", "multi-node", "controllers", "stop-node"), func(ctx context.Context, f *framework.F) {
+var _ = framework.Guarantee("SH-5", sh5, framework.Core, caps("pods", "multi-node", "deployment", "replicaset", "node-lifecycle", "stop-node"), func(ctx context.Context, f *framework.F) {
 	expect.SchedulableNodes(ctx, f, 2)
 	expect.CreateDeployment(ctx, f, f.Deployment("web", 2))
 	pods := expect.PodsReady(ctx, f, "app=web", 2, f.Bound(f.PodStart()))
@@ -202,7 +202,7 @@ var _ = framework.Guarantee("SH-5", sh5, framework.Core, caps("pods", "multi-nod
 	})
 }, Serial)
 
-var _ = framework.Guarantee("SH-6", sh6, framework.Core, workloads, func(ctx context.Context, f *framework.F) {
+var _ = framework.Guarantee("SH-6", sh6, framework.Core, caps("pods", "job"), func(ctx context.Context, f *framework.F) {
 	mk := func(name string, args []string, completions, parallelism, backoff int32) {
 		job := &batchv1.Job{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: f.Namespace},

@@ -16,9 +16,17 @@ const (
 	Pods Capability = "pods"
 	// MultiNode: at least two schedulable nodes run pods.
 	MultiNode Capability = "multi-node"
-	// Controllers: the workload controllers run (ReplicaSet, Deployment,
-	// DaemonSet, Job, garbage collector, endpoints, node lifecycle, namespace).
-	Controllers Capability = "controllers"
+	// ReplicaSet, Deployment, DaemonSet, Job, GarbageCollector, Endpoints
+	// and NodeLifecycle: that controller runs. One capability per controller
+	// lets a workshop cluster (or a reference still growing) run exactly the
+	// guarantees its controllers can keep.
+	ReplicaSet       Capability = "replicaset"
+	Deployment       Capability = "deployment"
+	DaemonSet        Capability = "daemonset"
+	Job              Capability = "job"
+	GarbageCollector Capability = "garbage-collector"
+	Endpoints        Capability = "endpoints"
+	NodeLifecycle    Capability = "node-lifecycle"
 	// ServiceProxy: pods reach Services through their ClusterIP.
 	ServiceProxy Capability = "service-proxy"
 	// DNS: cluster DNS answers for Services.
@@ -39,17 +47,23 @@ const (
 )
 
 var descriptions = map[Capability]string{
-	Pods:         "pods are scheduled to nodes and run the fixture images",
-	MultiNode:    "at least two schedulable nodes run pods",
-	Controllers:  "the workload controllers run (ReplicaSet, Deployment, DaemonSet, Job, garbage collector, endpoints, node lifecycle)",
-	ServiceProxy: "pods reach Services through their ClusterIP",
-	DNS:          "cluster DNS answers for Services",
-	NodePort:     "NodePort Services answer on every node address",
-	BinPacking:   "the scheduler runs a bin-packing (MostAllocated) profile",
-	Compaction:   "the target can compact the API's history on demand",
-	StopNode:     "the target can stop and start a node's agent",
-	Partition:    "the target can cut a node off from the control plane and heal it",
-	HA:           "the control plane has several members and one can be partitioned",
+	Pods:             "pods are scheduled to nodes and run the fixture images",
+	MultiNode:        "at least two schedulable nodes run pods",
+	ReplicaSet:       "the ReplicaSet controller runs",
+	Deployment:       "the Deployment controller runs",
+	DaemonSet:        "the DaemonSet controller runs",
+	Job:              "the Job controller runs",
+	GarbageCollector: "the garbage collector runs (ownerReferences, propagation policies)",
+	Endpoints:        "the endpoints controllers maintain Endpoints or EndpointSlices of Services",
+	NodeLifecycle:    "the node lifecycle controller marks silent nodes Unknown, taints them and evicts pods (also for NoExecute taints)",
+	ServiceProxy:     "pods reach Services through their ClusterIP",
+	DNS:              "cluster DNS answers for Services",
+	NodePort:         "NodePort Services answer on every node address",
+	BinPacking:       "the scheduler runs a bin-packing (MostAllocated) profile",
+	Compaction:       "the target can compact the API's history on demand",
+	StopNode:         "the target can stop and start a node's agent",
+	Partition:        "the target can cut a node off from the control plane and heal it",
+	HA:               "the control plane has several members and one can be partitioned",
 }
 
 // Describe says what a capability means.
@@ -80,6 +94,12 @@ type Capabilities map[Capability]bool
 func NewCapabilities(cs ...Capability) Capabilities {
 	s := Capabilities{}
 	for _, c := range cs {
+		if c == Controllers {
+			for _, cc := range ControllerCapabilities {
+				s[cc] = true
+			}
+			continue
+		}
 		s[c] = true
 	}
 	return s
@@ -95,6 +115,12 @@ func ParseCapabilities(names []string) (Capabilities, error) {
 				continue
 			}
 			c := Capability(part)
+			if c == Controllers {
+				for _, cc := range ControllerCapabilities {
+					s[cc] = true
+				}
+				continue
+			}
 			if !c.Known() {
 				return nil, fmt.Errorf("unknown capability %q", part)
 			}
@@ -103,6 +129,14 @@ func ParseCapabilities(names []string) (Capabilities, error) {
 	}
 	return s, nil
 }
+
+// Controllers is shorthand for every controller capability: NewCapabilities
+// and ParseCapabilities ("--capabilities controllers") expand it. Specs name
+// the controllers they need one by one.
+const Controllers Capability = "controllers"
+
+// ControllerCapabilities are the per-controller capabilities.
+var ControllerCapabilities = []Capability{ReplicaSet, Deployment, DaemonSet, Job, GarbageCollector, Endpoints, NodeLifecycle}
 
 // Has reports whether c is in the set.
 func (s Capabilities) Has(c Capability) bool { return s[c] }

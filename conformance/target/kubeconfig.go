@@ -27,7 +27,7 @@ type KubeconfigConfig struct {
 	// means the fault is in place; exit status 3 means the hook cannot do it
 	// (ErrUnsupported); any other status is an error.
 	FaultHook string
-	// Capabilities, if set, replace the default ones: controllers,
+	// Capabilities, if set, replace the default ones: every controller,
 	// service-proxy and dns (what any Kubernetes cluster has), pods and
 	// multi-node as detected from Ready schedulable nodes. A fault hook adds
 	// stop-node and partition.

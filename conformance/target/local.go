@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/project-seven/seven/cluster/controllers/manager"
 	"github.com/project-seven/seven/cluster/local"
 	"github.com/project-seven/seven/cluster/timings"
 )
@@ -23,6 +24,12 @@ type LocalConfig struct {
 	TimingsPreset string
 	// Disable lists reference components not to run (as `seven up --disable`).
 	Disable []string
+	// Nodes is how many local nodes to run; default 2.
+	Nodes int
+	// FixtureBinary is the fixture workload the nodes build their images
+	// from; default cluster/local's ("fixture" next to the executable). Tests
+	// pass fixturetest.Binary(t).
+	FixtureBinary string
 	// Logger receives the cluster's logs; default discards them.
 	Logger *slog.Logger
 	// Configure, if set, edits the cluster's configuration last. It is the
@@ -53,6 +60,9 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if cfg.Nodes == 0 {
+		cfg.Nodes = 2
+	}
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = 2 * time.Minute
 	}
@@ -77,6 +87,8 @@ func (l *Local) Setup(ctx context.Context) (*Environment, error) {
 		Address:       "127.0.0.1:0",
 		TimingsPreset: l.cfg.TimingsPreset,
 		Disable:       l.cfg.Disable,
+		Nodes:         l.cfg.Nodes,
+		FixtureBinary: l.cfg.FixtureBinary,
 		Logger:        l.cfg.Logger,
 	}
 	if l.cfg.Configure != nil {
@@ -113,7 +125,7 @@ func (l *Local) Setup(ctx context.Context) (*Environment, error) {
 	t, _ := timings.Preset(l.cfg.TimingsPreset)
 	env := &Environment{
 		Config:         rc,
-		Capabilities:   localCapabilities(c),
+		Capabilities:   localCapabilities(c, lc),
 		Implementation: Implementation{Name: "seven (reference, in-process)", Version: moduleVersion(), URL: "https://github.com/project-seven/seven"},
 		Timings:        &ResolvedTimings{Timings: t, Preset: l.cfg.TimingsPreset, Source: SourceTarget, Detail: "local cluster booted with preset " + l.cfg.TimingsPreset},
 	}
@@ -155,51 +167,80 @@ func (l *Local) Teardown(ctx context.Context) error {
 // Cluster is the running cluster, for tests that need more than the API (nil before Setup).
 func (l *Local) Cluster() *local.Cluster { return l.cluster }
 
-// The optional methods cluster/local grows as components land. The local
-// target discovers them by type assertion so it keeps compiling (and
-// declaring exactly what the cluster runs) while cluster/local evolves.
-type (
-	componentLister interface{ Components() []string }
-	nodeLister      interface{ Nodes() []string }
-)
+// The optional methods cluster/local may grow. The local target discovers
+// them by type assertion so it keeps compiling while cluster/local evolves:
+// Components, when present, is authoritative about what runs; otherwise the
+// configuration says it.
+type componentLister interface{ Components() []string }
 
-// Component names reported by (*local.Cluster).Components.
+// Component names, as in (*local.Cluster).Components and local.Config.Disable.
 const (
 	componentScheduler  = "scheduler"
-	componentController = "controller-manager"
+	componentManager    = "controller-manager"
 	componentKubelet    = "kubelet"
 	componentProxy      = "proxy"
 	componentDNS        = "dns"
 	componentBinPacking = "scheduler:bin-packing"
 )
 
-func localCapabilities(c any) Capabilities {
-	caps := Capabilities{}
-	running := map[string]bool{}
+// running lists what the cluster runs: the scheduler, the controller
+// manager, each controller by its manager name, kubelets, proxy, DNS.
+func running(c any, lc local.Config) map[string]bool {
+	on := map[string]bool{}
 	if cl, ok := c.(componentLister); ok {
 		for _, n := range cl.Components() {
-			running[n] = true
+			on[n] = true
+		}
+		return on
+	}
+	off := map[string]bool{}
+	for _, d := range lc.Disable {
+		off[d] = true
+	}
+	for _, n := range []string{componentScheduler, componentManager, componentKubelet} {
+		on[n] = !off[n]
+	}
+	if on[componentManager] {
+		for _, n := range manager.Names() {
+			on[n] = !off[n]
 		}
 	}
-	nodes := 0
-	if nl, ok := c.(nodeLister); ok {
-		nodes = len(nl.Nodes())
-	}
-	if running[componentScheduler] && running[componentKubelet] && nodes > 0 {
+	return on
+}
+
+// controllerCapability maps a controller manager name to its capability.
+var controllerCapability = map[string]Capability{
+	"replicaset": ReplicaSet, "deployment": Deployment, "daemonset": DaemonSet, "job": Job,
+	"garbagecollector": GarbageCollector, "endpoints": Endpoints, "endpointslice": Endpoints, "nodelifecycle": NodeLifecycle,
+}
+
+func normalise(name string) string {
+	name = strings.TrimSuffix(strings.ToLower(name), "-controller")
+	return strings.NewReplacer("-", "", "_", "").Replace(name)
+}
+
+func localCapabilities(c any, lc local.Config) Capabilities {
+	on := running(c, lc)
+	caps := Capabilities{}
+	if on[componentScheduler] && on[componentKubelet] && lc.Nodes > 0 {
 		caps[Pods] = true
-		if nodes > 1 {
+		if lc.Nodes > 1 {
 			caps[MultiNode] = true
 		}
 	}
-	caps[Controllers] = running[componentController]
-	caps[ServiceProxy] = running[componentProxy]
-	caps[NodePort] = running[componentProxy]
-	caps[DNS] = running[componentDNS]
-	caps[BinPacking] = running[componentBinPacking]
+	for name, ok := range on {
+		if capability, known := controllerCapability[normalise(name)]; ok && known {
+			caps[capability] = true
+		}
+	}
+	caps[ServiceProxy] = on[componentProxy]
+	caps[NodePort] = on[componentProxy]
+	caps[DNS] = on[componentDNS]
+	caps[BinPacking] = on[componentBinPacking]
 	if _, ok := c.(Compactor); ok {
 		caps[Compaction] = true
 	}
-	if _, ok := c.(Faults); ok && nodes > 0 {
+	if _, ok := c.(Faults); ok && lc.Nodes > 0 {
 		caps[StopNode] = true
 		caps[Partition] = true
 	}

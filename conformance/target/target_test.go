@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/project-seven/seven/cluster/apiserver/apiservertest"
+	"github.com/project-seven/seven/cluster/local"
 	"github.com/project-seven/seven/cluster/timings"
 )
 
@@ -47,6 +48,9 @@ func TestCapabilities(t *testing.T) {
 	if err != nil || strings.Join(c.Strings(), ",") != "dns,multi-node,pods" {
 		t.Errorf("%v %v", c, err)
 	}
+	if c, err := ParseCapabilities([]string{"controllers"}); err != nil || !c.Has(Job) || !c.Has(NodeLifecycle) || c.Has(Controllers) {
+		t.Errorf("controllers shorthand: %v %v", c.Strings(), err)
+	}
 	if _, err := ParseCapabilities([]string{"teleport"}); err == nil {
 		t.Error("unknown capability accepted")
 	}
@@ -55,23 +59,29 @@ func TestCapabilities(t *testing.T) {
 	}
 }
 
-type fakeCluster struct{ components, nodes []string }
+type fakeCluster struct{ components []string }
 
 func (f fakeCluster) Components() []string { return f.components }
-func (f fakeCluster) Nodes() []string      { return f.nodes }
 
 func TestLocalCapabilities(t *testing.T) {
-	if got := localCapabilities(struct{}{}); len(got) != 0 {
-		t.Errorf("an API-only cluster declares %v", got.Strings())
-	}
-	full := fakeCluster{components: []string{"apiserver", "scheduler", "controller-manager", "kubelet", "proxy", "dns"}, nodes: []string{"a", "b"}}
-	got := strings.Join(localCapabilities(full).Strings(), ",")
-	if got != "controllers,dns,multi-node,node-port,pods,service-proxy" {
+	full := fakeCluster{components: []string{"apiserver", "scheduler", "controller-manager", "replicaset", "deployment", "garbagecollector", "kubelet", "proxy", "dns"}}
+	got := strings.Join(localCapabilities(full, local.Config{Nodes: 2}).Strings(), ",")
+	if got != "deployment,dns,garbage-collector,multi-node,node-port,pods,replicaset,service-proxy" {
 		t.Errorf("full cluster: %s", got)
 	}
-	noSched := fakeCluster{components: []string{"controller-manager", "kubelet"}, nodes: []string{"a"}}
-	if localCapabilities(noSched).Has(Pods) {
+	if localCapabilities(full, local.Config{Nodes: 0}).Has(Pods) {
+		t.Error("pods without nodes")
+	}
+	noSched := fakeCluster{components: []string{"controller-manager", "kubelet"}}
+	if localCapabilities(noSched, local.Config{Nodes: 1}).Has(Pods) {
 		t.Error("pods without a scheduler")
+	}
+	fromConfig := localCapabilities(struct{}{}, local.Config{Nodes: 1, Disable: []string{"replicaset"}})
+	if !fromConfig.Has(Pods) || fromConfig.Has(ReplicaSet) || fromConfig.Has(MultiNode) || fromConfig.Has(ServiceProxy) {
+		t.Errorf("from the configuration: %v", fromConfig.Strings())
+	}
+	if got := localCapabilities(struct{}{}, local.Config{Nodes: 2, Disable: []string{"controller-manager", "kubelet"}}); len(got) != 0 {
+		t.Errorf("an API-only cluster declares %v", got.Strings())
 	}
 }
 

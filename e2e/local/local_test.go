@@ -1,0 +1,31 @@
+// Package local runs the core conformance profile against the reference
+// booted in-process. Under `ginkgo -p ./e2e/local` the parallel-safe specs
+// run in parallel; process 1 boots the cluster and shares it.
+package local
+
+import (
+	"os"
+	"testing"
+
+	"github.com/project-seven/seven/conformance"
+	"github.com/project-seven/seven/conformance/target"
+	"github.com/project-seven/seven/fixtures/fixturetest"
+)
+
+func TestLocal(t *testing.T) {
+	tgt, err := target.NewLocal(target.LocalConfig{FixtureBinary: fixturetest.Binary(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := conformance.Options{Profile: "core", ReportDir: os.Getenv("SEVEN_CONFORMANCE_REPORT_DIR")}
+	if f := os.Getenv("SEVEN_CONFORMANCE_FOCUS"); f != "" {
+		opts.Focus = []string{f}
+	}
+	conformance.Run(t, tgt, opts)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	fixturetest.Cleanup()
+	os.Exit(code)
+}
