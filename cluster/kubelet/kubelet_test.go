@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -14,12 +16,14 @@ import (
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/project-seven/seven/cluster/kubelet/podsync"
+	krt "github.com/project-seven/seven/cluster/kubelet/runtime"
 )
 
 var insecure = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, Timeout: 10 * time.Second}
@@ -48,7 +52,14 @@ func httpGet(t *testing.T, u string) string {
 
 func post(t *testing.T, u string) {
 	t.Helper()
-	resp, err := http.Post(u, "text/plain", nil)
+	var resp *http.Response
+	var err error
+	// Retried while refused: a container reported running may not listen yet.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err = http.Post(u, "text/plain", nil); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("POST %s: %v", u, err)
 	}
@@ -265,6 +276,53 @@ func TestKubelet(t *testing.T) {
 		f = c.waitPod("fail", 10*time.Second, "Failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
 		if st := f.Status.ContainerStatuses[0].State.Terminated; st == nil || st.ExitCode != 2 || st.Reason != "Error" {
 			t.Errorf("failed container: %s", describe(f))
+		}
+	})
+
+	t.Run("LimitsOOMAndStats", func(t *testing.T) {
+		if p, ok := c.kubelet().rt.(*krt.Process); !ok || !p.CgroupsEnabled() {
+			t.Skip("no writable cgroup hierarchy here: limits are not enforced")
+		}
+		hog := func(name, memory, limit string) *corev1.Pod {
+			p := fixturePod(name, "seven.local/fixture:v1")
+			p.Spec.RestartPolicy = corev1.RestartPolicyNever
+			p.Spec.Containers[0].Args = []string{"hog", "--memory", memory}
+			p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(limit)}
+			return p
+		}
+		c.create(hog("oom", "256Mi", "48Mi"))
+		c.create(hog("fits", "40Mi", "128Mi"))
+		p := c.waitPod("oom", 15*time.Second, "Failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+		if st := p.Status.ContainerStatuses[0].State.Terminated; st == nil || st.Reason != "OOMKilled" || st.ExitCode != 137 {
+			t.Errorf("OOM-killed container: %s", describe(p))
+		}
+		c.waitPod("fits", 10*time.Second, "running", running)
+		base := "https://" + c.kubelet().ServerAddress()
+		eventually(t, 10*time.Second, func() (bool, string) {
+			var summary struct {
+				Pods []struct {
+					PodRef     struct{ Name string }
+					Containers []struct {
+						Memory struct{ WorkingSetBytes uint64 }
+					}
+				}
+			}
+			body := httpGet(t, base+"/stats/summary")
+			if err := json.Unmarshal([]byte(body), &summary); err != nil {
+				return false, err.Error()
+			}
+			for _, p := range summary.Pods {
+				if p.PodRef.Name == "fits" && len(p.Containers) == 1 {
+					ws := p.Containers[0].Memory.WorkingSetBytes
+					return ws >= 40<<20 && ws <= 128<<20, fmt.Sprintf("working set %d, want 40Mi..128Mi", ws)
+				}
+			}
+			return false, "pod fits not in the summary"
+		})
+		for _, name := range []string{"oom", "fits"} {
+			if err := c.client.CoreV1().Pods("default").Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 

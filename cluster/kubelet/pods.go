@@ -429,6 +429,11 @@ func (k *Kubelet) startContainer(ctx context.Context, w *podWorker, pod *corev1.
 	if q, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
 		spec.Resources.CPULimitMilli = q.MilliValue()
 	}
+	if q, ok := c.Resources.Requests[corev1.ResourceCPU]; ok {
+		spec.Resources.CPURequestMilli = q.MilliValue()
+	} else {
+		spec.Resources.CPURequestMilli = spec.Resources.CPULimitMilli // as API defaulting would
+	}
 	k.recorder.Eventf(pod, corev1.EventTypeNormal, "Pulled", "Container image %q already present on machine", c.Image)
 	st, err := k.rt.Start(ctx, spec)
 	if err != nil {

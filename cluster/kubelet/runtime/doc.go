@@ -21,11 +21,30 @@
 // mounts an overlay of the image rootfs (a bind mount when overlay is not
 // available), bind-mounts /dev, proc and the container's mounts (volumes,
 // /etc/hosts, /etc/resolv.conf) under it, sets the hostname, and starts the
-// container chrooted into it. Memory and CPU limits go through cgroup v2 when
-// /sys/fs/cgroup is a writable cgroup2 hierarchy with the memory and cpu
-// controllers (a cgroup seven/<pod>/<container>; an OOM kill is read from
-// memory.events and reported as reason OOMKilled). Elsewhere (cgroup v1 or a
-// read-only hierarchy) limits are not enforced and Stats falls back to /proc.
+// container chrooted into it.
+//
+// # Resource limits
+//
+// Memory and CPU limits, and the CPU request as a share, go through cgroups
+// when /sys/fs/cgroup (Config.CgroupRoot) is writable, in a cgroup
+// seven/pod<uid>/<container id>:
+//   - cgroup v2 (a unified hierarchy with the memory and cpu controllers):
+//     memory.max, cpu.max, cpu.weight; the shim clones the container straight
+//     into its cgroup; an OOM kill is read from memory.events (oom_kill).
+//   - cgroup v1 (memory, cpu and cpuacct hierarchies, the latter two possibly
+//     co-mounted): memory.limit_in_bytes (and memsw, no swap),
+//     cpu.cfs_quota_us/cfs_period_us, cpu.shares; the shim joins the
+//     container's cgroups, forks the container and moves itself back to
+//     seven/, so only the container is charged; an OOM kill is read from
+//     memory.oom_control (oom_kill), or on old kernels from memory.failcnt
+//     together with a SIGKILL. Exec'd processes join right after they start.
+//
+// An OOM kill is reported as exit code 137 with reason OOMKilled, as
+// Kubernetes does. Stats come from the same cgroups (v2: cpu.stat and
+// memory.current less inactive_file; v1: cpuacct.usage and
+// memory.usage_in_bytes less total_inactive_file). Where no hierarchy is
+// writable (a read-only /sys/fs/cgroup in an unprivileged container) limits
+// are not enforced and Stats falls back to /proc of the main process.
 //
 // When not running as root there is no isolation: the entrypoint is resolved
 // inside the rootfs and run directly, with the same environment and a working

@@ -90,6 +90,11 @@ func (p *Process) Exec(ctx context.Context, id string, opts ExecOptions) (int, e
 			return 0, fmt.Errorf("exec: %w", err)
 		}
 	}
+	if cfg.CgroupV1 != nil {
+		// cgroup v1: moved in right after the start (it may run a few
+		// instructions outside the limits first).
+		_ = joinV1(cmd.Process.Pid, cfg.CgroupV1.all())
+	}
 	stop := context.AfterFunc(ctx, func() { _ = cmd.Process.Kill() })
 	defer stop()
 	err = cmd.Wait()

@@ -39,7 +39,9 @@ type Config struct {
 	Self string
 	// Isolation is IsolationAuto, IsolationNamespaces or IsolationNone.
 	Isolation string
-	// CgroupRoot is the cgroup v2 mount; default /sys/fs/cgroup. Set to
+	// CgroupRoot is where the cgroup hierarchies are mounted; default
+	// /sys/fs/cgroup. It is used as cgroup v2 when it is a unified
+	// hierarchy, else as cgroup v1 (memory/, cpu/, cpuacct/ beneath). Set to
 	// "-" to disable cgroups.
 	CgroupRoot string
 	Logger     *slog.Logger
@@ -50,7 +52,7 @@ type Process struct {
 	root    string
 	self    string
 	isolate bool
-	cgroups *cgroups // nil when not usable
+	cgroups cgroupDriver // nil when not usable
 	log     *slog.Logger
 	exits   chan string
 
@@ -66,9 +68,13 @@ type config struct {
 	LogPath   string        `json:"logPath"`
 	CreatedAt time.Time     `json:"createdAt"`
 	Isolate   bool          `json:"isolate"`
-	// Cgroup is the container's cgroup directory, "" when none.
+	// Cgroup is the container's cgroup v2 directory, "" when none.
 	Cgroup string `json:"cgroup,omitempty"`
+	// CgroupV1 are its cgroup v1 directories, nil when none.
+	CgroupV1 *cgroupV1Dirs `json:"cgroupV1,omitempty"`
 }
+
+func (c *config) cgroup() cgroupRef { return cgroupRef{V2: c.Cgroup, V1: c.CgroupV1} }
 
 // state is <dir>/state.json, written by the shim.
 type state struct {
@@ -125,9 +131,9 @@ func New(cfg Config) (*Process, error) {
 		if cfg.CgroupRoot == "" {
 			cfg.CgroupRoot = "/sys/fs/cgroup"
 		}
-		cg, err := openCgroups(cfg.CgroupRoot)
+		cg, err := openCgroupDriver(cfg.CgroupRoot)
 		if err != nil {
-			p.log.Info("cgroup v2 limits not enforced", "reason", err)
+			p.log.Info("resource limits not enforced", "reason", err)
 		} else {
 			p.cgroups = cg
 		}
@@ -138,8 +144,16 @@ func New(cfg Config) (*Process, error) {
 // Isolated reports whether containers get their own namespaces and rootfs.
 func (p *Process) Isolated() bool { return p.isolate }
 
-// CgroupsEnabled reports whether limits are enforced through cgroup v2.
+// CgroupsEnabled reports whether limits are enforced through cgroups.
 func (p *Process) CgroupsEnabled() bool { return p.cgroups != nil }
+
+// CgroupVersion is 1 or 2 when limits are enforced, else 0.
+func (p *Process) CgroupVersion() int {
+	if p.cgroups == nil {
+		return 0
+	}
+	return p.cgroups.version()
+}
 
 // Exits implements Runtime.
 func (p *Process) Exits() <-chan string { return p.exits }
@@ -177,11 +191,12 @@ func (p *Process) Start(ctx context.Context, spec ContainerSpec) (Status, error)
 		return Status{}, fmt.Errorf("start container: %w", err)
 	}
 	if p.cgroups != nil {
-		cg, err := p.cgroups.create(spec.PodUID, id, spec.Resources)
+		ref, err := p.cgroups.create(spec.PodUID, id, spec.Resources)
 		if err != nil {
 			p.log.Warn("container cgroup not created", "err", err, "container", spec.Name)
+			removeCgroup(ref)
 		} else {
-			cfg.Cgroup = cg
+			cfg.Cgroup, cfg.CgroupV1 = ref.V2, ref.V1
 		}
 	}
 	if err := writeJSON(filepath.Join(dir, "spec.json"), cfg); err != nil {
@@ -404,8 +419,8 @@ func (p *Process) Remove(id string) error {
 		return fmt.Errorf("remove container %s: still running", id)
 	}
 	cfg, _ := p.config(id)
-	if cfg != nil && cfg.Cgroup != "" {
-		_ = os.Remove(cfg.Cgroup)
+	if cfg != nil {
+		removeCgroup(cfg.cgroup())
 	}
 	if err := os.RemoveAll(p.dir(id)); err != nil {
 		return fmt.Errorf("remove container: %w", err)

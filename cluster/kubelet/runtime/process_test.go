@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -88,6 +89,7 @@ func stopAll(t *testing.T, p *Process) {
 		if err := p.Remove(st.ID); err != nil {
 			t.Errorf("remove %s: %v", st.ID, err)
 		}
+		p.RemovePod(st.Spec.PodUID)
 	}
 }
 
@@ -188,7 +190,9 @@ func TestStopGraceAndKill(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stubborn, err := p.Start(context.Background(), spec(root, "trap"))
+		s := spec(root, "trap")
+		s.Name = "stubborn" // its own log file
+		stubborn, err := p.Start(context.Background(), s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -363,7 +367,7 @@ var quiet = slog.New(slog.DiscardHandler)
 func TestMemoryLimitOOM(t *testing.T) {
 	p := newRuntime(t, IsolationAuto)
 	if !p.CgroupsEnabled() {
-		t.Skip("no writable cgroup v2 hierarchy with the memory controller here (e.g. cgroup v1 or a read-only /sys/fs/cgroup): limits are not enforced")
+		t.Skip("no writable cgroup hierarchy with the memory controller here (e.g. a read-only /sys/fs/cgroup): limits are not enforced")
 	}
 	s := spec(rootfs(t), "hog", "200")
 	s.Resources.MemoryLimit = 32 << 20
@@ -373,5 +377,87 @@ func TestMemoryLimitOOM(t *testing.T) {
 	}
 	if st = waitExited(t, p, st.ID); st.Reason != ReasonOOMKilled || st.ExitCode != 137 {
 		t.Errorf("got exit %d reason %q, want 137 OOMKilled", st.ExitCode, st.Reason)
+	}
+}
+
+func TestCgroupLimits(t *testing.T) {
+	p := newRuntime(t, IsolationAuto)
+	if !p.CgroupsEnabled() {
+		t.Skip("no writable cgroup hierarchy here: limits are not enforced")
+	}
+	s := spec(rootfs(t), "hog", "20")
+	s.Resources = Resources{MemoryLimit: 64 << 20, CPULimitMilli: 250, CPURequestMilli: 500}
+	st, err := p.Start(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, st, "allocated")
+	cfg, err := p.config(st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(dir, name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	var procsDir string
+	switch p.CgroupVersion() {
+	case 1:
+		d := cfg.CgroupV1
+		if got := read(d.Memory, "memory.limit_in_bytes"); got != "67108864" {
+			t.Errorf("memory.limit_in_bytes = %s", got)
+		}
+		if got := read(d.CPU, "cpu.cfs_quota_us"); got != "25000" {
+			t.Errorf("cpu.cfs_quota_us = %s", got)
+		}
+		if got := read(d.CPU, "cpu.shares"); got != "512" {
+			t.Errorf("cpu.shares = %s", got)
+		}
+		procsDir = d.Memory
+	case 2:
+		if got := read(cfg.Cgroup, "memory.max"); got != "67108864" {
+			t.Errorf("memory.max = %s", got)
+		}
+		if got := read(cfg.Cgroup, "cpu.max"); got != "25000 100000" {
+			t.Errorf("cpu.max = %s", got)
+		}
+		procsDir = cfg.Cgroup
+	}
+	// The container is in its cgroup; its shim is not (it went home).
+	procs := strings.Fields(read(procsDir, "cgroup.procs"))
+	var sh state
+	if err := readJSON(filepath.Join(p.dir(st.ID), "state.json"), &sh); err != nil {
+		t.Fatal(err)
+	}
+	if !contains(procs, strconv.Itoa(st.Pid)) || contains(procs, strconv.Itoa(sh.ShimPid)) {
+		t.Errorf("cgroup.procs %v: want the container %d and not the shim %d", procs, st.Pid, sh.ShimPid)
+	}
+	stats, err := p.Stats(st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.MemoryWorkingSet < 20<<20 || stats.MemoryWorkingSet > 64<<20 || stats.CPUUsageNanos == 0 {
+		t.Errorf("stats from the cgroup: %+v", stats)
+	}
+	if err := p.Stop(context.Background(), st.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Remove(st.ID); err != nil {
+		t.Fatal(err)
+	}
+	p.RemovePod(s.PodUID)
+	for _, d := range append(cfg.cgroup().v1All(), cfg.Cgroup) {
+		if d == "" {
+			continue
+		}
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("cgroup %s left behind", d)
+		}
+		if _, err := os.Stat(filepath.Dir(d)); !os.IsNotExist(err) {
+			t.Errorf("pod cgroup %s left behind", filepath.Dir(d))
+		}
 	}
 }

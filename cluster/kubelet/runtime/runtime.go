@@ -25,6 +25,9 @@ type Resources struct {
 	MemoryLimit int64 `json:"memoryLimit,omitempty"`
 	// CPULimitMilli in millicores; 0 = none.
 	CPULimitMilli int64 `json:"cpuLimitMilli,omitempty"`
+	// CPURequestMilli in millicores sets the container's share of contended
+	// CPU (cpu.shares, cpu.weight); 0 = the default share.
+	CPURequestMilli int64 `json:"cpuRequestMilli,omitempty"`
 }
 
 // ContainerSpec is everything needed to start one container.

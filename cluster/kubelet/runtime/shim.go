@@ -96,7 +96,19 @@ func runShim(dir string) int {
 			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
 		}
 	}
+	if v1 := cfg.CgroupV1; v1 != nil {
+		// cgroup v1 has no clone into a cgroup: the shim joins the
+		// container's cgroups, forks the container there, and goes home.
+		if err := joinV1(os.Getpid(), v1.all()); err != nil {
+			return fail(err)
+		}
+	}
 	err = cmd.Start()
+	if v1 := cfg.CgroupV1; v1 != nil {
+		if herr := joinV1(os.Getpid(), v1.Home); herr != nil {
+			fmt.Fprintln(os.Stderr, "shim: leave container cgroup:", herr)
+		}
+	}
 	outW.Close()
 	errW.Close()
 	if err != nil {
@@ -135,19 +147,21 @@ func runShim(dir string) int {
 	}
 	s.Exited = true
 	var exit *exec.ExitError
+	sigkilled := false
 	switch {
 	case werr == nil:
 	case errors.As(werr, &exit):
 		ws := exit.Sys().(syscall.WaitStatus)
 		if ws.Signaled() {
 			s.ExitCode = 128 + int(ws.Signal())
+			sigkilled = ws.Signal() == syscall.SIGKILL
 		} else {
 			s.ExitCode = ws.ExitStatus()
 		}
 	default:
 		s.ExitCode, s.Message = 128, werr.Error()
 	}
-	if cfg.Cgroup != "" && oomKilled(cfg.Cgroup) {
+	if cfg.Cgroup != "" && oomKilledV2(cfg.Cgroup) || cfg.CgroupV1 != nil && oomKilledV1(cfg.CgroupV1.Memory, sigkilled) {
 		s.Reason = ReasonOOMKilled
 	}
 	if err := writeJSON(filepath.Join(dir, "state.json"), &s); err != nil {

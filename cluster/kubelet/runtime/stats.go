@@ -33,6 +33,11 @@ func (p *Process) Stats(id string) (Stats, error) {
 			return s, nil
 		}
 	}
+	if cfg.CgroupV1 != nil {
+		if s, err := cgroupV1Stats(cfg.CgroupV1); err == nil {
+			return s, nil
+		}
+	}
 	return ProcStats(st.Pid)
 }
 
@@ -58,6 +63,38 @@ func cgroupStats(dir string) (Stats, error) {
 		s.MemoryWorkingSet = cur - inactive
 	}
 	return s, nil
+}
+
+func cgroupV1Stats(d *cgroupV1Dirs) (Stats, error) {
+	s := Stats{Time: time.Now()}
+	acct := d.CPUAcct
+	if acct == "" {
+		acct = d.CPU
+	}
+	ns, err := readUint(filepath.Join(acct, "cpuacct.usage"))
+	if err != nil {
+		return s, err
+	}
+	usage, err := readUint(filepath.Join(d.Memory, "memory.usage_in_bytes"))
+	if err != nil {
+		return s, err
+	}
+	stat := filepath.Join(d.Memory, "memory.stat")
+	inactive, _ := keyed(stat, "total_inactive_file")
+	rss, _ := keyed(stat, "total_rss")
+	s.CPUUsageNanos, s.MemoryRSS, s.MemoryWorkingSet = ns, rss, usage
+	if inactive < usage {
+		s.MemoryWorkingSet = usage - inactive
+	}
+	return s, nil
+}
+
+func readUint(path string) (uint64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 }
 
 // ProcStats reads CPU time and resident memory of one process from /proc.
