@@ -127,8 +127,15 @@ func (f *F) eventsDump(ctx context.Context) string {
 	}
 	var b strings.Builder
 	for _, e := range items {
+		from := e.ReportingController
+		if from == "" {
+			from = e.Source.Component
+		}
+		if e.Source.Host != "" {
+			from += " on " + e.Source.Host
+		}
 		fmt.Fprintf(&b, "%s  %-7s %-22s %s/%s: %s (x%d, from %s)\n", eventTime(e).Format("15:04:05.000"), e.Type, e.Reason,
-			e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Message, max(e.Count, 1), e.Source.Component+e.ReportingController)
+			e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Message, max(e.Count, 1), from)
 	}
 	if b.Len() == 0 {
 		return "(no events in the namespace)"
