@@ -1,13 +1,20 @@
 package proxy
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
-	"os/exec"
-	"strings"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
+
+// DefaultInterface is the device routed mode adds cluster IPs to. It is
+// not the kubelet's pod device (seven0), whose addresses the kubelet keeps in
+// step with its pods.
+const DefaultInterface = "seven-svc"
 
 // addresses makes cluster IPs local addresses of the node.
 type addresses interface {
@@ -20,11 +27,9 @@ type addresses interface {
 // loopbackAddresses needs nothing: Linux delivers all of 127.0.0.0/8 on lo.
 type loopbackAddresses struct{}
 
-func (loopbackAddresses) setup() error    { return nil }
-func (loopbackAddresses) teardown() error { return nil }
-func (loopbackAddresses) remove(string) error {
-	return nil
-}
+func (loopbackAddresses) setup() error        { return nil }
+func (loopbackAddresses) teardown() error     { return nil }
+func (loopbackAddresses) remove(string) error { return nil }
 
 func (loopbackAddresses) add(ip string) error {
 	a, err := netip.ParseAddr(ip)
@@ -38,38 +43,66 @@ func (loopbackAddresses) add(ip string) error {
 }
 
 // routedAddresses adds cluster IPs as host addresses (/32, /128) to a dummy
-// interface with ip(8). It needs CAP_NET_ADMIN.
+// device through netlink. It needs CAP_NET_ADMIN.
 type routedAddresses struct {
 	iface   string
 	log     *slog.Logger
+	h       *netlink.Handle
+	link    netlink.Link
 	created bool
 	added   map[string]bool
 }
 
 func (r *routedAddresses) setup() error {
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return fmt.Errorf("netlink: %w", err)
+	}
+	r.h = h
 	r.added = map[string]bool{}
-	if _, err := ipCmd("link", "show", "dev", r.iface); err == nil {
-		return nil
-	}
-	if _, err := ipCmd("link", "add", r.iface, "type", "dummy"); err != nil {
-		// Kernels without the dummy driver (some microVMs): lo takes
-		// host addresses as well.
-		if _, loErr := ipCmd("addr", "show", "dev", "lo"); loErr != nil {
-			return fmt.Errorf("create interface %s: %w", r.iface, err)
+	link, err := h.LinkByName(r.iface)
+	var notFound netlink.LinkNotFoundError
+	if errors.As(err, &notFound) {
+		attrs := netlink.LinkAttrs{Name: r.iface}
+		err = h.LinkAdd(&netlink.Dummy{LinkAttrs: attrs})
+		if errors.Is(err, unix.EOPNOTSUPP) {
+			// A kernel without the dummy driver: a bridge without ports
+			// holds addresses just as well.
+			err = h.LinkAdd(&netlink.Bridge{LinkAttrs: attrs})
 		}
-		r.log.Warn("no dummy interface, adding cluster IPs to lo", "interface", r.iface, "err", err)
-		r.iface = "lo"
-		return nil
+		if err != nil {
+			h.Close()
+			return fmt.Errorf("add %s: %w", r.iface, err)
+		}
+		r.created = true
+		link, err = h.LinkByName(r.iface)
 	}
-	r.created = true
-	if _, err := ipCmd("link", "set", r.iface, "up"); err != nil {
-		return fmt.Errorf("bring up %s: %w", r.iface, err)
+	if err == nil {
+		err = h.LinkSetUp(link)
 	}
+	if err != nil {
+		r.cleanupLink()
+		h.Close()
+		return fmt.Errorf("set up %s: %w", r.iface, err)
+	}
+	r.link = link
 	return nil
 }
 
+func hostAddr(ip string) (*netlink.Addr, error) {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return nil, err
+	}
+	return &netlink.Addr{IPNet: &net.IPNet{IP: net.IP(a.AsSlice()), Mask: net.CIDRMask(a.BitLen(), a.BitLen())}}, nil
+}
+
 func (r *routedAddresses) add(ip string) error {
-	if _, err := ipCmd("addr", "add", hostPrefix(ip), "dev", r.iface); err != nil && !strings.Contains(err.Error(), "File exists") {
+	a, err := hostAddr(ip)
+	if err != nil {
+		return err
+	}
+	if err := r.h.AddrAdd(r.link, a); err != nil && !errors.Is(err, unix.EEXIST) {
 		return err
 	}
 	r.added[ip] = true
@@ -81,40 +114,41 @@ func (r *routedAddresses) remove(ip string) error {
 		return nil
 	}
 	delete(r.added, ip)
-	_, err := ipCmd("addr", "del", hostPrefix(ip), "dev", r.iface)
-	return err
-}
-
-// teardown removes the addresses added, and the interface if it was created.
-func (r *routedAddresses) teardown() error {
-	for ip := range r.added {
-		if err := r.remove(ip); err != nil {
-			r.log.Error("remove address", "ip", ip, "err", err)
-		}
+	a, err := hostAddr(ip)
+	if err != nil {
+		return err
 	}
-	if r.created {
-		r.created = false
-		if _, err := ipCmd("link", "del", r.iface); err != nil {
-			return err
-		}
+	if err := r.h.AddrDel(r.link, a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+		return err
 	}
 	return nil
 }
 
-func hostPrefix(ip string) string {
-	if strings.Contains(ip, ":") {
-		return ip + "/128"
+// teardown removes the addresses added, and the device if it was created.
+func (r *routedAddresses) teardown() error {
+	if r.h == nil {
+		return nil
 	}
-	return ip + "/32"
+	defer r.h.Close()
+	var errs []error
+	for ip := range r.added {
+		errs = append(errs, r.remove(ip))
+	}
+	errs = append(errs, r.cleanupLink())
+	return errors.Join(errs...)
 }
 
-// ipCmd runs ip(8) with args.
-func ipCmd(args ...string) (string, error) {
-	var out, errb bytes.Buffer
-	cmd := exec.Command("ip", args...)
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
+func (r *routedAddresses) cleanupLink() error {
+	if !r.created {
+		return nil
 	}
-	return out.String(), nil
+	r.created = false
+	link, err := r.h.LinkByName(r.iface)
+	if err != nil {
+		return nil // Already gone.
+	}
+	if err := r.h.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
+		return fmt.Errorf("delete %s: %w", r.iface, err)
+	}
+	return nil
 }

@@ -25,11 +25,14 @@
 //
 // Modes. In loopback mode (the default, no privileges) cluster IPs come from
 // 127.0.0.0/8, which Linux delivers locally as they are. In routed mode
-// cluster IPs (e.g. 10.96.0.0/16) are added as /32 addresses to a dummy
-// interface (default "seven0", created if missing; lo when the kernel has no
-// dummy driver) with the ip(8) command; that needs CAP_NET_ADMIN and
-// iproute2, and the addresses are removed when their last listener closes
-// and when the proxy stops. Its test runs only as root (TestRouted).
+// cluster IPs (e.g. 10.96.0.0/16) are added as /32 addresses, through
+// netlink, to a device of their own (default "seven-svc", a dummy, or a
+// bridge without ports when the kernel has no dummy driver; created if
+// missing, removed at stop if the proxy created it). Not the kubelet's pod
+// device seven0, whose addresses the kubelet keeps equal to its pod IPs.
+// That needs CAP_NET_ADMIN; the addresses are removed when their last
+// listener closes and when the proxy stops. Its test runs only as root
+// (TestRouted).
 //
 // Deleting a Service, or one of its ports, closes its listeners and the
 // connections through them. An endpoint that stops being eligible only gets

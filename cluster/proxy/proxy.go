@@ -43,8 +43,10 @@ type Config struct {
 	NodeIPs []string
 	// Mode is ModeLoopback (default) or ModeRouted.
 	Mode Mode
-	// Interface is the dummy interface routed mode adds cluster IPs to;
-	// default "seven0".
+	// Interface is the device routed mode adds cluster IPs to; default
+	// DefaultInterface ("seven-svc"). Created (dummy, or a portless bridge
+	// on kernels without the dummy driver) if missing, and then removed at
+	// stop.
 	Interface string
 	// DialTimeout bounds a connection attempt to one endpoint; default 2s.
 	DialTimeout time.Duration
@@ -82,7 +84,7 @@ func New(cfg Config) (*Proxy, error) {
 		cfg.Mode = ModeLoopback
 	}
 	if cfg.Interface == "" {
-		cfg.Interface = "seven0"
+		cfg.Interface = DefaultInterface
 	}
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 2 * time.Second

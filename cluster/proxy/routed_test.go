@@ -3,10 +3,13 @@ package proxy
 import (
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vishvananda/netlink"
 
 	"github.com/project-seven/seven/cluster/controllers/controllertest"
 )
@@ -18,25 +21,21 @@ func TestRouted(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("routed mode needs CAP_NET_ADMIN: run as root")
 	}
-	if _, err := ipCmd("addr", "show"); err != nil {
-		t.Skipf("no ip(8): %v", err)
-	}
 	serviceRange := fmt.Sprintf("10.%d.0.0/16", 200+rand.IntN(50))
 	c := startAPI(t, serviceRange)
 	ips := randomIPs(2)
 	for _, ip := range ips {
 		startFixture(t, ip, 8080)
 	}
-	iface := fmt.Sprintf("seven%d", rand.IntN(100000))
+	iface := fmt.Sprintf("seven-t%d", rand.IntN(100000))
 	clusterIP := new(string)
 	t.Cleanup(func() {
 		// Registered before the proxy starts, so it runs after it stopped.
-		out, _ := ipCmd("addr", "show")
-		if strings.Contains(out, *clusterIP+"/32") {
-			t.Errorf("address %s left behind:\n%s", *clusterIP, out)
-		}
-		if _, err := ipCmd("link", "show", "dev", iface); err == nil {
+		if _, err := netlink.LinkByName(iface); err == nil {
 			t.Errorf("interface %s left behind", iface)
+		}
+		if hasAddr(t, *clusterIP) {
+			t.Errorf("address %s left behind", *clusterIP)
 		}
 	})
 	p := startProxy(t, Config{Client: c, Mode: ModeRouted, Interface: iface})
@@ -57,9 +56,22 @@ func TestRouted(t *testing.T) {
 	if counts := spread(t, addr, 20); len(counts) != 2 {
 		t.Errorf("spread %v, want 2 endpoints", counts)
 	}
-	used := p.addrs.(*routedAddresses).iface
-	out, _ := ipCmd("addr", "show", "dev", used)
-	if !strings.Contains(out, svc.Spec.ClusterIP+"/32") {
-		t.Errorf("%s not on %s:\n%s", svc.Spec.ClusterIP, used, out)
+	if !hasAddr(t, svc.Spec.ClusterIP) {
+		t.Errorf("%s is not a local address", svc.Spec.ClusterIP)
 	}
+}
+
+// hasAddr says whether ip is an address of some interface.
+func hasAddr(tb testing.TB, ip string) bool {
+	tb.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.String() == ip {
+			return true
+		}
+	}
+	return false
 }
