@@ -81,7 +81,7 @@ func (r *routedAddresses) setup() error {
 		err = h.LinkSetUp(link)
 	}
 	if err != nil {
-		r.cleanupLink()
+		_ = r.cleanupLink()
 		h.Close()
 		return fmt.Errorf("set up %s: %w", r.iface, err)
 	}
