@@ -12,9 +12,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/polymorphichelpers"
 	"k8s.io/utils/ptr"
 
 	"github.com/project-seven/seven/cluster/controllers/controllertest"
@@ -69,18 +74,17 @@ func waitPlacement(t *testing.T, env *controllertest.Env, what, want string) {
 	})
 }
 
-// rolledOut is `kubectl rollout status ds/x`'s test.
+// rolledOut asks kubectl's own `rollout status` logic.
 func rolledOut(ds *appsv1.DaemonSet) (bool, string) {
-	st := ds.Status
-	switch {
-	case ds.Generation > st.ObservedGeneration:
-		return false, "generation not observed"
-	case st.UpdatedNumberScheduled < st.DesiredNumberScheduled:
-		return false, fmt.Sprintf("%d of %d updated", st.UpdatedNumberScheduled, st.DesiredNumberScheduled)
-	case st.NumberAvailable < st.DesiredNumberScheduled:
-		return false, fmt.Sprintf("%d of %d available", st.NumberAvailable, st.DesiredNumberScheduled)
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ds)
+	if err != nil {
+		return false, err.Error()
 	}
-	return true, "rolled out"
+	msg, done, err := (&polymorphichelpers.DaemonSetStatusViewer{}).Status(&unstructured.Unstructured{Object: obj}, 0)
+	if err != nil {
+		return false, err.Error()
+	}
+	return done, msg
 }
 
 func TestDaemonSetPlacementAndRollingUpdate(t *testing.T) {
@@ -195,6 +199,41 @@ func TestDaemonSetPlacementAndRollingUpdate(t *testing.T) {
 	pods := controllertest.ActivePods(t, env.Client, ns, labels.Set{"app": "agent"})
 	if len(got) != 2 || got[2] == "" || pods[0].Labels[appsv1.ControllerRevisionHashLabelKey] != got[2] {
 		t.Errorf("revisions %v, pod hash %s", got, pods[0].Labels[appsv1.ControllerRevisionHashLabelKey])
+	}
+	v1Hash := got[1]
+
+	// `kubectl rollout undo ds/agent`: the v1 template comes back as revision 3.
+	rb, err := polymorphichelpers.RollbackerFor(schema.GroupKind{Group: "apps", Kind: "DaemonSet"}, env.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := env.Client.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := rb.Rollback(cur, nil, 0, cmdutil.DryRunNone); err != nil {
+		t.Fatalf("rollback: %v", err)
+	} else {
+		t.Logf("kubectl rollout undo: %s", msg)
+	}
+	controllertest.Eventually(t, 20*time.Second, "rolled back to v1", func() (bool, string) {
+		got, err := env.Client.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		ok, why := rolledOut(got)
+		return ok && placement(t, env) == "a:fixture:v1 b:fixture:v1 d:fixture:v1", why + " " + placement(t, env)
+	})
+	revs, err = env.Client.AppsV1().ControllerRevisions(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byHash := map[string]int64{}
+	for _, r := range revs.Items {
+		byHash[r.Labels[appsv1.ControllerRevisionHashLabelKey]] = r.Revision
+	}
+	if len(byHash) != 2 || byHash[v1Hash] != 3 {
+		t.Errorf("revisions after undo %v (v1 is %s)", byHash, v1Hash)
 	}
 }
 
