@@ -136,7 +136,7 @@ func TestServer(t *testing.T) {
 
 	eventually := func(what string, network, name string, qtype uint16, want ...string) {
 		t.Helper()
-		controllertest.Eventually(t, 2*time.Second, what, func() (bool, string) {
+		controllertest.Eventually(t, 5*time.Second, what, func() (bool, string) {
 			got := values(ask(t, network, addr, name, qtype))
 			return slices.Equal(got, want), controllertest.Sprintf("%v, want %v", got, want)
 		})

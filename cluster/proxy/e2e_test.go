@@ -49,7 +49,7 @@ func TestNameThroughProxy(t *testing.T) {
 		DialContext:       (&net.Dialer{Resolver: resolver}).DialContext,
 	}}
 	name := "web.default.svc.cluster.local:8080"
-	controllertest.Eventually(t, 2*time.Second, "name resolves", func() (bool, string) {
+	controllertest.Eventually(t, 5*time.Second, "name resolves", func() (bool, string) {
 		_, err := getWith(hc, name)
 		return err == nil, fmt.Sprint(err)
 	})

@@ -40,7 +40,7 @@ func lastHit(tb testing.TB, addr, ip string, t0 time.Time, window time.Duration)
 func waitEndpoints(tb testing.TB, p *Proxy, svc *corev1.Service, n int) {
 	tb.Helper()
 	key := ListenKey{Protocol: corev1.ProtocolTCP, IP: svc.Spec.ClusterIP, Port: svc.Spec.Ports[0].Port}
-	controllertest.Eventually(tb, time.Second, fmt.Sprintf("%d endpoints on %s", n, key), func() (bool, string) {
+	controllertest.Eventually(tb, 5*time.Second, fmt.Sprintf("%d endpoints on %s", n, key), func() (bool, string) {
 		p.mu.Lock()
 		l := p.byService[svc.Namespace+"/"+svc.Name][key]
 		p.mu.Unlock()
@@ -84,7 +84,7 @@ func TestClusterIP(t *testing.T) {
 			t.Logf("last connection to the unready endpoint began %s after the update began (-1: none)", d)
 		}
 		updateSlice(t, c, sl, func(s *discoveryv1.EndpointSlice) { s.Endpoints[1].Conditions.Ready = ptr.To(true) })
-		controllertest.Eventually(t, time.Second, "endpoint back when ready", func() (bool, string) {
+		controllertest.Eventually(t, 5*time.Second, "endpoint back when ready", func() (bool, string) {
 			counts := spread(t, addr, 6)
 			return counts[ips[1]] > 0, fmt.Sprint(counts)
 		})
@@ -112,7 +112,7 @@ func TestClusterIP(t *testing.T) {
 
 	t.Run("no endpoints: connections are reset at once", func(t *testing.T) {
 		updateSlice(t, c, sl, func(s *discoveryv1.EndpointSlice) { s.Endpoints = nil })
-		controllertest.Eventually(t, time.Second, "requests fail", func() (bool, string) {
+		controllertest.Eventually(t, 5*time.Second, "requests fail", func() (bool, string) {
 			start := time.Now()
 			_, err := get(addr)
 			return err != nil && time.Since(start) < 500*time.Millisecond, fmt.Sprint(err)
@@ -123,7 +123,7 @@ func TestClusterIP(t *testing.T) {
 		if err := c.CoreV1().Services("default").Delete(context.Background(), "web", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		controllertest.Eventually(t, time.Second, "connection refused", func() (bool, string) {
+		controllertest.Eventually(t, 5*time.Second, "connection refused", func() (bool, string) {
 			conn, err := net.DialTimeout("tcp", addr, time.Second)
 			if err == nil {
 				conn.Close()

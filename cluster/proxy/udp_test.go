@@ -79,7 +79,7 @@ func TestUDP(t *testing.T) {
 	s = createSlice(t, c, s)
 	addr := net.JoinHostPort(svc.Spec.ClusterIP, "5300")
 	key := ListenKey{Protocol: corev1.ProtocolUDP, IP: svc.Spec.ClusterIP, Port: 5300}
-	controllertest.Eventually(t, 2*time.Second, "udp listener with 2 endpoints", func() (bool, string) {
+	controllertest.Eventually(t, 5*time.Second, "udp listener with 2 endpoints", func() (bool, string) {
 		p.mu.Lock()
 		l := p.byService["default/dns"][key]
 		p.mu.Unlock()
@@ -133,14 +133,14 @@ func TestUDP(t *testing.T) {
 		keep = ips[1]
 	}
 	updateSlice(t, c, s, func(s *discoveryv1.EndpointSlice) { s.Endpoints = []discoveryv1.Endpoint{readyEndpoint(keep)} })
-	controllertest.Eventually(t, time.Second, "flow moved to "+keep, func() (bool, string) {
+	controllertest.Eventually(t, 5*time.Second, "flow moved to "+keep, func() (bool, string) {
 		got := ask()
 		return got == keep+":x", got
 	})
 
 	// No endpoints: datagrams are dropped.
 	updateSlice(t, c, s, func(s *discoveryv1.EndpointSlice) { s.Endpoints = nil })
-	controllertest.Eventually(t, 2*time.Second, "no answer", func() (bool, string) {
+	controllertest.Eventually(t, 5*time.Second, "no answer", func() (bool, string) {
 		_, err := exchange(addr, "y")
 		var ne net.Error
 		return errors.As(err, &ne) && ne.Timeout(), fmt.Sprint(err)
