@@ -21,7 +21,8 @@
 //     or closes its listeners. Nothing polls: an endpoint that leaves the
 //     EndpointSlices stops getting new connections as soon as the watch
 //     event is handled (milliseconds).
-//   - tcp.go and udp.go relay bytes; addresses.go makes cluster IPs local.
+//   - listener.go holds one socket's target and Pick state; tcp.go and
+//     udp.go relay bytes; addresses.go makes cluster IPs local.
 //
 // Modes. In loopback mode (the default, no privileges) cluster IPs come from
 // 127.0.0.0/8, which Linux delivers locally as they are. In routed mode
