@@ -332,6 +332,8 @@ var faultActions = map[string]func(*Cluster, context.Context, string) error{
 	"pause-node":   (*Cluster).PauseNode,
 	"unpause-node": (*Cluster).UnpauseNode,
 	"partition":    (*Cluster).Partition,
+	"disconnect":   (*Cluster).Disconnect,
+	"reconnect":    (*Cluster).Reconnect,
 	"heal":         (*Cluster).Heal,
 }
 

@@ -221,7 +221,7 @@ func clusterFilter(name string) client.Filters {
 }
 
 func (c *Cluster) labels(role string, extra ...string) map[string]string {
-	l := map[string]string{LabelCluster: c.cfg.Name, LabelRole: role, LabelTimings: c.cfg.TimingsPreset}
+	l := map[string]string{LabelCluster: c.cfg.Name, LabelRole: role, LabelTimings: c.cfg.TimingsPreset, LabelPartition: string(c.cfg.Partition)}
 	for i := 0; i+1 < len(extra); i += 2 {
 		l[extra[i]] = extra[i+1]
 	}
@@ -644,6 +644,10 @@ func Attach(ctx context.Context, name string, log *slog.Logger) (*Cluster, error
 		l := ctr.Labels
 		ip, _ := netip.ParseAddr(l[LabelIP])
 		c.cfg.TimingsPreset = l[LabelTimings]
+		c.cfg.Partition = PartitionMethod(l[LabelPartition])
+		if c.cfg.Partition == "" {
+			c.cfg.Partition = PartitionDisconnect
+		}
 		c.image = ctr.Image
 		switch l[LabelRole] {
 		case RoleControlPlane:

@@ -79,12 +79,23 @@ func (c *Cluster) UnpauseNode(ctx context.Context, node string) error {
 	return nil
 }
 
-// Partition cuts the node off from the control plane and from every other
-// node by disconnecting its container from the cluster network. Its processes
-// keep running; they see their interface gone (sends fail fast), while peers
-// see silence. Heal reconnects it with the same IP. Partitioning a node that
-// is already cut off does nothing.
+// Partition cuts the node off from the control plane, the way the cluster's
+// PartitionMethod says. With PartitionDisconnect (the default) the container
+// is disconnected from the cluster network: it loses the control plane and
+// every other node, its processes keep running and see their interface gone
+// (sends fail fast) while peers see silence. With PartitionDrop it is
+// PartitionFrom(node, ControlPlane). Heal undoes either. Partitioning a node
+// that is already cut off does nothing.
 func (c *Cluster) Partition(ctx context.Context, node string) error {
+	if c.cfg.Partition == PartitionDrop {
+		return c.PartitionFrom(ctx, node, ControlPlane)
+	}
+	return c.Disconnect(ctx, node)
+}
+
+// Disconnect disconnects the node's container from the cluster network (see
+// Partition); Reconnect undoes it with the same IP.
+func (c *Cluster) Disconnect(ctx context.Context, node string) error {
 	n, err := c.node(node)
 	if err != nil {
 		return err
@@ -99,9 +110,23 @@ func (c *Cluster) Partition(ctx context.Context, node string) error {
 	return nil
 }
 
-// Heal reconnects a partitioned node with its own IP and aliases. Healing a
-// connected node does nothing.
+// Heal undoes every partition of the node: it reconnects it to the cluster
+// network with its own IP and aliases if it was disconnected and, under
+// PartitionDrop, removes its packet-drop rules. Healing a healthy node does
+// nothing.
 func (c *Cluster) Heal(ctx context.Context, node string) error {
+	if err := c.Reconnect(ctx, node); err != nil {
+		return err
+	}
+	if c.cfg.Partition == PartitionDrop {
+		return c.HealFrom(ctx, node)
+	}
+	return nil
+}
+
+// Reconnect attaches a disconnected node to the cluster network again, with
+// its own IP and aliases; a connected node is left alone.
+func (c *Cluster) Reconnect(ctx context.Context, node string) error {
 	n, err := c.node(node)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package docker_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -192,6 +193,38 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("healed node: connected=%v addr=%s, want connected with %s", st.Connected, st.Addr, nodes[2].IP)
 		}
 		awaitHealthy(t, cs, n3)
+	})
+
+	t.Run("partition-drop", func(t *testing.T) {
+		err := c.PartitionFrom(ctx, n1, docker.ControlPlane)
+		if errors.Is(err, docker.ErrNoNetfault) {
+			t.Skip("packet-drop partitions need `seven netfault` (netfault.Main) wired into cmd/seven")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := state(t, c, n1)
+		if !st.Connected || st.State != "running" {
+			t.Fatalf("node cut by packet drop: connected=%v state=%s, want connected and running", st.Connected, st.State)
+		}
+		awaitSilent(t, cs, n1)
+		awaitHealthy(t, cs, n2)
+		if err := c.HealFrom(ctx, n1); err != nil {
+			t.Fatal(err)
+		}
+		awaitHealthy(t, cs, n1)
+		// Cutting a node from another node leaves its control-plane link alone.
+		if err := c.PartitionFrom(ctx, n1, n2); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := c.Heal(ctx, n1); err != nil {
+				t.Error(err)
+			}
+		}()
+		await(t, cs, n1, "still heartbeating while cut from "+n2, 30*time.Second, func(h health) bool {
+			return h.ready == corev1.ConditionTrue && h.leaseAge < fast.NodeLeaseDuration/2
+		})
 	})
 
 	t.Run("restart-control-plane", func(t *testing.T) {

@@ -23,6 +23,8 @@ const (
 	LabelAPIPort = "dev.seven.api-port"
 	// LabelTimings is the timings preset the cluster booted with.
 	LabelTimings = "dev.seven.timings"
+	// LabelPartition is the cluster's PartitionMethod.
+	LabelPartition = "dev.seven.partition"
 	// LabelImageHash is on node images: the hash of the binaries inside.
 	LabelImageHash = "dev.seven.image-hash"
 
@@ -157,13 +159,10 @@ func nodeCommand(s nodeSpec) []string {
 	}
 }
 
-// nodeCaps are the Linux capabilities a node container needs.
-func nodeCaps(m NodeMode) []string {
-	if m == NodeRouted {
-		return []string{"NET_ADMIN", "NET_RAW"}
-	}
-	return nil
-}
+// nodeCaps are the Linux capabilities a node container gets: NET_ADMIN for
+// routes, addresses and packet-drop partitions (`seven netfault`), NET_RAW
+// for probes that ping.
+func nodeCaps(NodeMode) []string { return []string{"NET_ADMIN", "NET_RAW"} }
 
 // controlPlaneCommand is what the control-plane container runs.
 func controlPlaneCommand(l layout, cluster, preset string) []string {

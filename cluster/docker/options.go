@@ -53,6 +53,8 @@ type Config struct {
 	// StartupTimeout bounds NewCluster from network creation to every node
 	// Ready; default 2m.
 	StartupTimeout time.Duration
+	// Partition is how Partition cuts a node off; default PartitionDisconnect.
+	Partition PartitionMethod
 	// LogDir, if set, receives the containers' logs when NewCluster fails.
 	LogDir string
 	// Logger receives the harness's own logs; default discards them.
@@ -99,6 +101,9 @@ func WithAPIPort(port int) Option { return func(c *Config) { c.APIPort = port } 
 
 // WithStartupTimeout bounds the boot.
 func WithStartupTimeout(d time.Duration) Option { return func(c *Config) { c.StartupTimeout = d } }
+
+// WithPartition chooses how Partition cuts a node off.
+func WithPartition(m PartitionMethod) Option { return func(c *Config) { c.Partition = m } }
 
 // WithLogDir exports container logs to dir when the boot fails.
 func WithLogDir(dir string) Option { return func(c *Config) { c.LogDir = dir } }
@@ -153,6 +158,13 @@ func (c *Config) validate() error {
 	case NodeHollow, NodeRouted:
 	default:
 		return fmt.Errorf("node mode %q: want %q or %q", c.NodeMode, NodeHollow, NodeRouted)
+	}
+	switch c.Partition {
+	case "":
+		c.Partition = PartitionDisconnect
+	case PartitionDisconnect, PartitionDrop:
+	default:
+		return fmt.Errorf("partition method %q: want %q or %q", c.Partition, PartitionDisconnect, PartitionDrop)
 	}
 	if c.StartupTimeout <= 0 {
 		c.StartupTimeout = 2 * time.Minute
