@@ -58,7 +58,13 @@ func placement(t *testing.T, env *controllertest.Env) string {
 	for _, p := range controllertest.ActivePods(t, env.Client, ns, labels.Set{"app": "agent"}) {
 		node := p.Spec.NodeName
 		if node == "" {
-			node = "(unbound)"
+			node = "(unbound"
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodScheduled {
+					node += " " + c.Reason + ": " + c.Message
+				}
+			}
+			node += ")"
 		}
 		out = append(out, node+":"+p.Spec.Containers[0].Image)
 	}

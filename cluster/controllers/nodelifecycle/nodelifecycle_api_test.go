@@ -3,15 +3,18 @@ package nodelifecycle_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	"github.com/project-seven/seven/cluster/controllers/controllertest"
+	"github.com/project-seven/seven/cluster/controllers/endpoints"
 	"github.com/project-seven/seven/cluster/controllers/nodelifecycle"
 	"github.com/project-seven/seven/cluster/hollow"
 	"github.com/project-seven/seven/cluster/timings"
@@ -69,15 +72,27 @@ func TestNodeLifecycleUnknownTaintEvictRecover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.Run(t, c)
+	// The Endpoints controller shows what the pods' Ready condition means for Services.
+	epc, err := endpoints.New(endpoints.Config{Client: env.Client, Informers: env.Informers, Timings: tm, Logger: env.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Run(t, c, epc)
 	stopA := startHollow(t, env, "a-", tm)
 	startHollow(t, env, "b-", tm)
 	ctx := context.Background()
 	pods := env.Client.CoreV1().Pods(ns)
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "forever", Namespace: ns}, Spec: corev1.ServiceSpec{
+		Selector: map[string]string{"app": "forever"}, Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}}}}
+	if _, err := env.Client.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	forever := boundPod("forever", "a-0", unreachableFor(nil))
+	forever.Labels = map[string]string{"app": "forever"}
 	for _, p := range []*corev1.Pod{
 		boundPod("short", "a-0", unreachableFor(ptr.To[int64](1))),
 		boundPod("default", "a-0"), // the API server adds the default 5 s (fast) toleration
-		boundPod("forever", "a-0", unreachableFor(nil)),
+		forever,
 		boundPod("healthy", "b-0"),
 	} {
 		if _, err := pods.Create(ctx, p, metav1.CreateOptions{}); err != nil {
@@ -157,6 +172,8 @@ func TestNodeLifecycleUnknownTaintEvictRecover(t *testing.T) {
 		return ok, fmt.Sprint(state)
 	})
 
+	waitEndpoints(t, env, "endpoint of the unreachable node not ready", "ready= notready=forever")
+
 	// The kubelet comes back: the node is Ready again and the taints go.
 	startHollow(t, env, "a-", tm)
 	controllertest.Eventually(t, 10*time.Second, "a-0 ready and untainted", func() (bool, string) {
@@ -168,6 +185,8 @@ func TestNodeLifecycleUnknownTaintEvictRecover(t *testing.T) {
 			fmt.Sprintf("ready=%s taints=%v", nodelifecycle.ReadyStatus(node), node.Spec.Taints)
 	})
 
+	waitEndpoints(t, env, "endpoint ready again", "ready=forever notready=")
+
 	// Pods bound to a node that is deleted are removed.
 	if err := env.Client.CoreV1().Nodes().Delete(ctx, "a-0", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -175,5 +194,26 @@ func TestNodeLifecycleUnknownTaintEvictRecover(t *testing.T) {
 	controllertest.Eventually(t, 10*time.Second, "pods of the deleted node gone", func() (bool, string) {
 		_, err := pods.Get(ctx, "forever", metav1.GetOptions{})
 		return apierrors.IsNotFound(err), fmt.Sprintf("forever: %v", err)
+	})
+}
+
+func waitEndpoints(t *testing.T, env *controllertest.Env, what, want string) {
+	t.Helper()
+	controllertest.Eventually(t, 10*time.Second, what, func() (bool, string) {
+		ep, err := env.Client.CoreV1().Endpoints(ns).Get(context.Background(), "forever", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		var ready, notReady []string
+		for _, s := range ep.Subsets {
+			for _, a := range s.Addresses {
+				ready = append(ready, a.TargetRef.Name)
+			}
+			for _, a := range s.NotReadyAddresses {
+				notReady = append(notReady, a.TargetRef.Name)
+			}
+		}
+		got := fmt.Sprintf("ready=%s notready=%s", strings.Join(ready, ","), strings.Join(notReady, ","))
+		return got == want, got
 	})
 }
