@@ -316,6 +316,10 @@ func (c *Cluster) runControlPlane(ctx context.Context) error {
 			hc.PortBindings = network.PortMap{}
 			p, _ := network.ParsePort(apiPortProto)
 			hc.PortBindings[p] = []network.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: port}}
+			// Like a static pod under the kubelet: the control plane exits
+			// when a component fails (e.g. loses its leader lease under
+			// load) and Docker starts it again, data and port unchanged.
+			hc.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyOnFailure}
 		}),
 	)
 	if _, err := testcontainers.Run(ctx, c.image, opts...); err != nil {
