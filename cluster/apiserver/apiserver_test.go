@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,14 +32,37 @@ import (
 	"github.com/project-seven/seven/cluster/apiserver/apiservertest"
 )
 
-func client(t *testing.T) (*kubernetes.Clientset, *rest.Config) {
-	t.Helper()
-	cfg := apiservertest.Start(t)
-	cs, err := kubernetes.NewForConfig(cfg)
+// shared is one API server for the package's tests; each test works in a
+// namespace of its own, so they run in parallel.
+var shared struct {
+	cfg  *rest.Config
+	stop func() error
+}
+
+func TestMain(m *testing.M) {
+	var err error
+	_, shared.cfg, shared.stop, err = apiservertest.Boot(apiservertest.Options{})
 	if err != nil {
+		fmt.Fprintln(os.Stderr, "apiserver:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if err := shared.stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "apiserver:", err)
+	}
+	os.Exit(code)
+}
+
+// client gives a parallel test a client of the shared server and a fresh namespace.
+func client(t *testing.T) (*kubernetes.Clientset, *rest.Config, string) {
+	t.Helper()
+	t.Parallel()
+	cs := kubernetes.NewForConfigOrDie(shared.cfg)
+	ns := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(t.Name(), "Test"), "/", "-"))
+	if _, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	return cs, cfg
+	return cs, shared.cfg, ns
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -64,9 +88,9 @@ func deployment(name string, replicas int32) *appsv1.Deployment {
 
 // API-1: create sets uid, creationTimestamp and a generated name; the object reads back.
 func TestCRUDRoundTrip(t *testing.T) {
-	cs, _ := client(t)
+	cs, _, ns := client(t)
 	ctx := ctxT(t)
-	cms := cs.CoreV1().ConfigMaps("default")
+	cms := cs.CoreV1().ConfigMaps(ns)
 	created, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{GenerateName: "cfg-"}, Data: map[string]string{"k": "v"}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +122,7 @@ func TestCRUDRoundTrip(t *testing.T) {
 }
 
 func TestSystemNamespacesAndTimings(t *testing.T) {
-	cs, _ := client(t)
+	cs, _, _ := client(t)
 	ctx := ctxT(t)
 	for _, ns := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
 		if _, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil {
@@ -113,9 +137,9 @@ func TestSystemNamespacesAndTimings(t *testing.T) {
 
 // API-2: a stale resourceVersion is rejected; concurrent read-modify-write with retry loses nothing.
 func TestOptimisticConcurrency(t *testing.T) {
-	cs, _ := client(t)
+	cs, _, ns := client(t)
 	ctx := ctxT(t)
-	cms := cs.CoreV1().ConfigMaps("default")
+	cms := cs.CoreV1().ConfigMaps(ns)
 	cm, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "counter"}, Data: map[string]string{"n": "0"}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -168,9 +192,9 @@ func TestOptimisticConcurrency(t *testing.T) {
 
 // API-3: a watch from a resourceVersion delivers every later change once, in order.
 func TestWatchFromResourceVersion(t *testing.T) {
-	cs, _ := client(t)
+	cs, _, ns := client(t)
 	ctx := ctxT(t)
-	cms := cs.CoreV1().ConfigMaps("default")
+	cms := cs.CoreV1().ConfigMaps(ns)
 	list, err := cms.List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -248,9 +272,9 @@ func TestWatchCompactedIsGone(t *testing.T) {
 
 // API-4: label and field selectors filter lists and watches.
 func TestSelectors(t *testing.T) {
-	cs, _ := client(t)
+	cs, _, ns := client(t)
 	ctx := ctxT(t)
-	pods := cs.CoreV1().Pods("default")
+	pods := cs.CoreV1().Pods(ns)
 	w, err := pods.Watch(ctx, metav1.ListOptions{LabelSelector: "tier=web"})
 	if err != nil {
 		t.Fatal(err)
@@ -300,9 +324,9 @@ func TestSelectors(t *testing.T) {
 }
 
 func TestPagination(t *testing.T) {
-	cs, _ := client(t)
+	cs, _, ns := client(t)
 	ctx := ctxT(t)
-	cms := cs.CoreV1().ConfigMaps("default")
+	cms := cs.CoreV1().ConfigMaps(ns)
 	for i := 0; i < 25; i++ {
 		if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("c%02d", i)}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -347,11 +371,11 @@ func TestPagination(t *testing.T) {
 
 // API-6: invalid objects are rejected with 422 and field causes; nothing is stored.
 func TestValidation(t *testing.T) {
-	cs, _ := client(t)
+	cs, _, ns := client(t)
 	ctx := ctxT(t)
 	d := deployment("Bad_Name", 1)
 	d.Spec.Template.Spec.Containers[0].Image = ""
-	_, err := cs.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{})
+	_, err := cs.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{})
 	if !apierrors.IsInvalid(err) {
 		t.Fatalf("want 422 Invalid, got %v", err)
 	}
@@ -363,16 +387,16 @@ func TestValidation(t *testing.T) {
 	if !fields["metadata.name"] || !fields["spec.template.spec.containers[0].image"] {
 		t.Fatalf("causes %+v lack metadata.name and the image", status.Details.Causes)
 	}
-	l, _ := cs.AppsV1().Deployments("default").List(ctx, metav1.ListOptions{})
+	l, _ := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
 	if len(l.Items) != 0 {
 		t.Fatalf("an invalid object was stored: %v", l.Items)
 	}
 }
 
 func TestDefaultsStatusAndGeneration(t *testing.T) {
-	cs, _ := client(t)
+	cs, _, ns := client(t)
 	ctx := ctxT(t)
-	deps := cs.AppsV1().Deployments("default")
+	deps := cs.AppsV1().Deployments(ns)
 	d, err := deps.Create(ctx, deployment("web", 2), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -415,9 +439,9 @@ func TestDefaultsStatusAndGeneration(t *testing.T) {
 }
 
 func TestPatchTypes(t *testing.T) {
-	cs, _ := client(t)
+	cs, _, ns := client(t)
 	ctx := ctxT(t)
-	deps := cs.AppsV1().Deployments("default")
+	deps := cs.AppsV1().Deployments(ns)
 	if _, err := deps.Create(ctx, deployment("p", 1), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -448,9 +472,9 @@ func TestPatchTypes(t *testing.T) {
 }
 
 func TestDeletionSemantics(t *testing.T) {
-	cs, _ := client(t)
+	cs, _, ns := client(t)
 	ctx := ctxT(t)
-	pods := cs.CoreV1().Pods("default")
+	pods := cs.CoreV1().Pods(ns)
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "graceful"}, Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c", Image: "seven.local/fixture:v1"}}}}
 	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -469,7 +493,7 @@ func TestDeletionSemantics(t *testing.T) {
 		t.Fatalf("grace 0 deletes at once: %v", err)
 	}
 	// Finalizers hold an object until they are removed.
-	cms := cs.CoreV1().ConfigMaps("default")
+	cms := cs.CoreV1().ConfigMaps(ns)
 	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "held", Finalizers: []string{"example.com/hold"}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -488,7 +512,7 @@ func TestDeletionSemantics(t *testing.T) {
 		t.Fatalf("removing the last finalizer deletes: %v", err)
 	}
 	// Propagation policies become finalizers for the garbage collector.
-	deps := cs.AppsV1().Deployments("default")
+	deps := cs.AppsV1().Deployments(ns)
 	for _, tc := range []struct {
 		policy    metav1.DeletionPropagation
 		finalizer string
@@ -515,9 +539,9 @@ func TestDeletionSemantics(t *testing.T) {
 }
 
 func TestServiceClusterIPAllocation(t *testing.T) {
-	cs, _ := client(t)
+	cs, _, ns := client(t)
 	ctx := ctxT(t)
-	svcs := cs.CoreV1().Services("default")
+	svcs := cs.CoreV1().Services(ns)
 	seen := map[string]bool{}
 	for i := 0; i < 10; i++ {
 		s, err := svcs.Create(ctx, &corev1.Service{
@@ -577,7 +601,7 @@ func raw(t *testing.T, cfg *rest.Config, method, path, contentType string, body 
 }
 
 func TestBadInput(t *testing.T) {
-	_, cfg := client(t)
+	_, cfg, ns := client(t)
 	cm := func(ns string) []byte {
 		return []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","namespace":%q}}`, ns))
 	}
@@ -587,16 +611,16 @@ func TestBadInput(t *testing.T) {
 		code                   int
 		reason                 string
 	}{
-		{"malformed json", "POST", "/api/v1/namespaces/default/configmaps", "application/json", []byte(`{"kind":`), 400, "BadRequest"},
-		{"malformed yaml", "POST", "/api/v1/namespaces/default/configmaps", "application/yaml", []byte("a: [b"), 400, "BadRequest"},
-		{"malformed protobuf", "POST", "/api/v1/namespaces/default/configmaps", "application/vnd.kubernetes.protobuf", []byte("k8s\x00\xff\xff"), 400, "BadRequest"},
-		{"too large", "POST", "/api/v1/namespaces/default/configmaps", "application/json", bytes.Repeat([]byte(" "), 3<<20+10), 413, "RequestEntityTooLarge"},
-		{"unknown resource", "GET", "/api/v1/namespaces/default/widgets", "", nil, 404, "NotFound"},
+		{"malformed json", "POST", "/api/v1/namespaces/"+ns+"/configmaps", "application/json", []byte(`{"kind":`), 400, "BadRequest"},
+		{"malformed yaml", "POST", "/api/v1/namespaces/"+ns+"/configmaps", "application/yaml", []byte("a: [b"), 400, "BadRequest"},
+		{"malformed protobuf", "POST", "/api/v1/namespaces/"+ns+"/configmaps", "application/vnd.kubernetes.protobuf", []byte("k8s\x00\xff\xff"), 400, "BadRequest"},
+		{"too large", "POST", "/api/v1/namespaces/"+ns+"/configmaps", "application/json", bytes.Repeat([]byte(" "), 3<<20+10), 413, "RequestEntityTooLarge"},
+		{"unknown resource", "GET", "/api/v1/namespaces/"+ns+"/widgets", "", nil, 404, "NotFound"},
 		{"unknown group", "GET", "/apis/example.com/v1/things", "", nil, 404, "NotFound"},
-		{"namespace mismatch", "POST", "/api/v1/namespaces/default/configmaps", "application/json", cm("kube-system"), 400, "BadRequest"},
-		{"unsupported media type", "POST", "/api/v1/namespaces/default/configmaps", "text/plain", cm("default"), 415, "UnsupportedMediaType"},
-		{"wrong kind", "POST", "/api/v1/namespaces/default/configmaps", "application/json", []byte(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}`), 400, "BadRequest"},
-		{"unknown field strict", "POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Strict", "application/json", []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"dta":{}}`), 400, "BadRequest"},
+		{"namespace mismatch", "POST", "/api/v1/namespaces/"+ns+"/configmaps", "application/json", cm("kube-system"), 400, "BadRequest"},
+		{"unsupported media type", "POST", "/api/v1/namespaces/"+ns+"/configmaps", "text/plain", cm(ns), 415, "UnsupportedMediaType"},
+		{"wrong kind", "POST", "/api/v1/namespaces/"+ns+"/configmaps", "application/json", []byte(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}`), 400, "BadRequest"},
+		{"unknown field strict", "POST", "/api/v1/namespaces/"+ns+"/configmaps?fieldValidation=Strict", "application/json", []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"dta":{}}`), 400, "BadRequest"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -611,14 +635,14 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	// Nothing was stored by any of them.
-	code, body := raw(t, cfg, "GET", "/api/v1/namespaces/default/configmaps/x", "", nil)
+	code, body := raw(t, cfg, "GET", "/api/v1/namespaces/"+ns+"/configmaps/x", "", nil)
 	if code != 404 {
 		t.Fatalf("a bad request stored something: %d %s", code, body)
 	}
 }
 
 func TestAuthentication(t *testing.T) {
-	_, cfg := client(t)
+	_, cfg, _ := client(t)
 	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // the point is to have no client certificate
 	resp, err := insecure.Get(cfg.Host + "/api/v1/namespaces")
 	if err != nil {
@@ -648,25 +672,25 @@ func TestAuthentication(t *testing.T) {
 }
 
 func TestProtobufClient(t *testing.T) {
-	_, cfg := client(t)
+	_, cfg, ns := client(t)
 	pcfg := rest.CopyConfig(cfg)
 	pcfg.ContentType = "application/vnd.kubernetes.protobuf"
 	pcfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	cs := kubernetes.NewForConfigOrDie(pcfg)
 	ctx := ctxT(t)
-	if _, err := cs.AppsV1().Deployments("default").Create(ctx, deployment("proto", 1), metav1.CreateOptions{}); err != nil {
+	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, deployment("proto", 1), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	l, err := cs.AppsV1().Deployments("default").List(ctx, metav1.ListOptions{})
+	l, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
 	if err != nil || len(l.Items) != 1 || l.Items[0].Spec.Template.Spec.Containers[0].Image != "seven.local/fixture:v1" {
 		t.Fatalf("protobuf list: %v %v", err, l)
 	}
-	w, err := cs.AppsV1().Deployments("default").Watch(ctx, metav1.ListOptions{ResourceVersion: l.ResourceVersion})
+	w, err := cs.AppsV1().Deployments(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: l.ResourceVersion})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Stop()
-	if err := cs.AppsV1().Deployments("default").Delete(ctx, "proto", metav1.DeleteOptions{}); err != nil {
+	if err := cs.AppsV1().Deployments(ns).Delete(ctx, "proto", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if ev := <-w.ResultChan(); ev.Type != watch.Deleted {
@@ -677,10 +701,10 @@ func TestProtobufClient(t *testing.T) {
 // Events written through events.k8s.io/v1 (client-go's events recorder) and
 // core/v1 (kubectl describe) are one store, as in Kubernetes.
 func TestEventsShareStorage(t *testing.T) {
-	cs, _ := client(t)
+	cs, _, ns := client(t)
 	ctx := ctxT(t)
 	ev := &eventsv1.Event{
-		ObjectMeta:          metav1.ObjectMeta{Name: "pod-x.1", Namespace: "default"},
+		ObjectMeta:          metav1.ObjectMeta{Name: "pod-x.1", Namespace: ns},
 		EventTime:           metav1.NowMicro(),
 		ReportingController: "seven.dev/test",
 		ReportingInstance:   "test-1",
@@ -688,16 +712,16 @@ func TestEventsShareStorage(t *testing.T) {
 		Reason:              "Tested",
 		Note:                "it works",
 		Type:                corev1.EventTypeNormal,
-		Regarding:           corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "x", APIVersion: "v1"},
+		Regarding:           corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: "x", APIVersion: "v1"},
 	}
-	if _, err := cs.EventsV1().Events("default").Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+	if _, err := cs.EventsV1().Events(ns).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	core, err := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=x,involvedObject.kind=Pod"})
+	core, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=x,involvedObject.kind=Pod"})
 	if err != nil || len(core.Items) != 1 || core.Items[0].Message != "it works" || core.Items[0].Reason != "Tested" {
 		t.Fatalf("core/v1 view of an events.k8s.io/v1 event: %v %+v", err, core)
 	}
-	back, err := cs.EventsV1().Events("default").Get(ctx, "pod-x.1", metav1.GetOptions{})
+	back, err := cs.EventsV1().Events(ns).Get(ctx, "pod-x.1", metav1.GetOptions{})
 	if err != nil || back.Note != "it works" || back.Regarding.Name != "x" {
 		t.Fatalf("events.k8s.io/v1 read back: %v %+v", err, back)
 	}

@@ -18,14 +18,14 @@ import (
 // A client-go shared informer with default settings (watch-list streaming
 // since client-go 1.35) syncs and then sees every create, update and delete.
 func TestSharedInformer(t *testing.T) {
-	cs, _ := client(t)
+	cs, _, ns := client(t)
 	ctx := ctxT(t)
 	for i := 0; i < 5; i++ {
-		if _, err := cs.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{GenerateName: "pre-"}}, metav1.CreateOptions{}); err != nil {
+		if _, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{GenerateName: "pre-"}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	factory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace("default"))
+	factory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns))
 	inf := factory.Core().V1().ConfigMaps().Informer()
 	events := make(chan string, 16)
 	record := func(kind string) func(obj any) {
@@ -48,24 +48,26 @@ func TestSharedInformer(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop, cancel := context.WithCancel(ctx)
-	defer cancel()
 	factory.Start(stop.Done())
-	defer factory.Shutdown()
+	defer func() {
+		cancel() // informers stop on this; Shutdown then waits for them
+		factory.Shutdown()
+	}()
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		t.Fatal("informer did not sync")
 	}
 	if n := len(inf.GetStore().List()); n != 5 {
 		t.Fatalf("synced store has %d objects, want 5", n)
 	}
-	cm, err := cs.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "live"}, Data: map[string]string{"v": "1"}}, metav1.CreateOptions{})
+	cm, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "live"}, Data: map[string]string{"v": "1"}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cm.Data["v"] = "2"
-	if _, err := cs.CoreV1().ConfigMaps("default").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+	if _, err := cs.CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := cs.CoreV1().ConfigMaps("default").Delete(ctx, "live", metav1.DeleteOptions{}); err != nil {
+	if err := cs.CoreV1().ConfigMaps(ns).Delete(ctx, "live", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"add:1", "update:2", "delete:2"}
@@ -83,19 +85,19 @@ func TestSharedInformer(t *testing.T) {
 
 // A controller-runtime client does CRUD.
 func TestControllerRuntimeClient(t *testing.T) {
-	_, cfg := client(t)
+	_, cfg, ns := client(t)
 	ctx := ctxT(t)
 	ctrllog.SetLogger(logr.Discard())
 	c, err := crclient.New(cfg, crclient.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cr", Namespace: "default"}, Data: map[string]string{"a": "1"}}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cr", Namespace: ns}, Data: map[string]string{"a": "1"}}
 	if err := c.Create(ctx, cm); err != nil {
 		t.Fatal(err)
 	}
 	var got corev1.ConfigMap
-	if err := c.Get(ctx, crclient.ObjectKey{Namespace: "default", Name: "cr"}, &got); err != nil || got.Data["a"] != "1" {
+	if err := c.Get(ctx, crclient.ObjectKey{Namespace: ns, Name: "cr"}, &got); err != nil || got.Data["a"] != "1" {
 		t.Fatalf("get: %v %v", err, got)
 	}
 	patch := crclient.MergeFrom(got.DeepCopy())
@@ -104,13 +106,13 @@ func TestControllerRuntimeClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	var list corev1.ConfigMapList
-	if err := c.List(ctx, &list, crclient.InNamespace("default"), crclient.MatchingFields{"metadata.name": "cr"}); err != nil || len(list.Items) != 1 || list.Items[0].Data["a"] != "2" {
+	if err := c.List(ctx, &list, crclient.InNamespace(ns), crclient.MatchingFields{"metadata.name": "cr"}); err != nil || len(list.Items) != 1 || list.Items[0].Data["a"] != "2" {
 		t.Fatalf("list: %v %v", err, list.Items)
 	}
 	if err := c.Delete(ctx, &got); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Get(ctx, crclient.ObjectKey{Namespace: "default", Name: "cr"}, &got); err == nil {
+	if err := c.Get(ctx, crclient.ObjectKey{Namespace: ns, Name: "cr"}, &got); err == nil {
 		t.Fatal("still there after delete")
 	}
 }

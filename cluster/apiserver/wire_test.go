@@ -11,6 +11,7 @@ import (
 
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 )
@@ -39,7 +40,7 @@ func get(t *testing.T, cfg *rest.Config, path, accept string) (int, string, []by
 }
 
 func TestAggregatedDiscovery(t *testing.T) {
-	_, cfg := client(t)
+	_, cfg, _ := client(t)
 	code, ct, body := get(t, cfg, "/apis", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json")
 	if code != 200 || !strings.Contains(ct, "as=APIGroupDiscoveryList") {
 		t.Fatalf("aggregated /apis: %d %s", code, ct)
@@ -73,12 +74,12 @@ func TestAggregatedDiscovery(t *testing.T) {
 }
 
 func TestTableResponses(t *testing.T) {
-	cs, cfg := client(t)
+	cs, cfg, ns := client(t)
 	ctx := ctxT(t)
-	if _, err := cs.AppsV1().Deployments("default").Create(ctx, deployment("tbl", 2), metav1.CreateOptions{}); err != nil {
+	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, deployment("tbl", 2), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	code, ct, body := get(t, cfg, "/apis/apps/v1/namespaces/default/deployments", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
+	code, ct, body := get(t, cfg, "/apis/apps/v1/namespaces/"+ns+"/deployments", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
 	if code != 200 || !strings.Contains(ct, "as=Table") {
 		t.Fatalf("table: %d %s %s", code, ct, body)
 	}
@@ -100,7 +101,7 @@ func TestTableResponses(t *testing.T) {
 	if err := json.Unmarshal(table.Rows[0].Object.Raw, &meta); err != nil || meta.Name != "tbl" || meta.Kind != "PartialObjectMetadata" {
 		t.Fatalf("row object: %v %s", err, table.Rows[0].Object.Raw)
 	}
-	code, _, body = get(t, cfg, "/apis/apps/v1/namespaces/default/deployments", "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io")
+	code, _, body = get(t, cfg, "/apis/apps/v1/namespaces/"+ns+"/deployments", "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io")
 	var pl metav1.PartialObjectMetadataList
 	if code != 200 || json.Unmarshal(body, &pl) != nil || len(pl.Items) != 1 || pl.Items[0].Name != "tbl" {
 		t.Fatalf("metadata list: %d %s", code, body)
@@ -111,16 +112,16 @@ func TestTableResponses(t *testing.T) {
 }
 
 func TestYAMLAndProtobufBodies(t *testing.T) {
-	_, cfg := client(t)
+	_, cfg, ns := client(t)
 	yaml := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  a: b\n"
-	code, body := raw(t, cfg, "POST", "/api/v1/namespaces/default/configmaps", "application/yaml", []byte(yaml))
+	code, body := raw(t, cfg, "POST", "/api/v1/namespaces/"+ns+"/configmaps", "application/yaml", []byte(yaml))
 	if code != http.StatusCreated || !strings.Contains(body, `"from-yaml"`) {
 		t.Fatalf("yaml create: %d %s", code, body)
 	}
 	// A watch with timeoutSeconds ends by itself.
-	cs, _ := client(t)
+	cs := kubernetes.NewForConfigOrDie(cfg)
 	start := time.Now()
-	w, err := cs.CoreV1().ConfigMaps("default").Watch(context.Background(), metav1.ListOptions{TimeoutSeconds: ptr.To(int64(1))})
+	w, err := cs.CoreV1().ConfigMaps(ns).Watch(context.Background(), metav1.ListOptions{TimeoutSeconds: ptr.To(int64(1))})
 	if err != nil {
 		t.Fatal(err)
 	}

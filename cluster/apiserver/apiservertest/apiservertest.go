@@ -37,15 +37,37 @@ func Start(tb testing.TB) *rest.Config {
 // configuration. The server stops when the test ends.
 func StartServer(tb testing.TB, opts Options) (*apiserver.Server, *rest.Config) {
 	tb.Helper()
+	if opts.DataDir == "" {
+		opts.DataDir = tb.TempDir()
+	}
+	srv, cfg, stop, err := Boot(opts)
+	if err != nil {
+		tb.Fatalf("apiserver: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := stop(); err != nil {
+			tb.Errorf("apiserver: %v", err)
+		}
+	})
+	return srv, cfg
+}
+
+// Boot starts a server outside any one test (e.g. from TestMain, shared by a
+// package's tests). stop shuts it down and removes a data dir Boot created.
+func Boot(opts Options) (srv *apiserver.Server, cfg *rest.Config, stop func() error, err error) {
 	dir := opts.DataDir
+	cleanupDir := func() {}
 	if dir == "" {
-		dir = tb.TempDir()
+		if dir, err = os.MkdirTemp("", "seven-apiserver-"); err != nil {
+			return nil, nil, nil, err
+		}
+		cleanupDir = func() { os.RemoveAll(dir) }
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("SEVEN_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	cfg := apiserver.Config{
+	c := apiserver.Config{
 		DataDir:       dir,
 		Address:       "127.0.0.1:0",
 		Timings:       timings.Fast(),
@@ -53,39 +75,43 @@ func StartServer(tb testing.TB, opts Options) (*apiserver.Server, *rest.Config) 
 		Logger:        log,
 	}
 	if opts.Configure != nil {
-		opts.Configure(&cfg)
+		opts.Configure(&c)
 	}
-	srv, err := apiserver.New(cfg)
+	srv, err = apiserver.New(c)
 	if err != nil {
-		tb.Fatalf("apiserver: %v", err)
+		cleanupDir()
+		return nil, nil, nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Start(ctx) }()
-	tb.Cleanup(func() {
+	stop = func() error {
 		cancel()
+		defer cleanupDir()
 		select {
 		case err := <-done:
-			if err != nil {
-				tb.Errorf("apiserver stopped with %v", err)
-			}
+			return err
 		case <-time.After(30 * time.Second):
-			tb.Errorf("apiserver did not stop within 30s")
+			return errors.New("did not stop within 30s")
 		}
-	})
+	}
 	select {
 	case <-srv.Ready():
 	case err := <-done:
+		cancel()
+		cleanupDir()
 		if err == nil {
 			err = errors.New("stopped before ready")
 		}
-		tb.Fatalf("apiserver: %v", err)
+		return nil, nil, nil, err
 	case <-time.After(60 * time.Second):
-		tb.Fatalf("apiserver not ready after 60s")
+		_ = stop()
+		return nil, nil, nil, errors.New("not ready after 60s")
 	}
-	rc, err := srv.ClientConfig("seven-admin", "system:masters")
+	cfg, err = srv.ClientConfig("seven-admin", "system:masters")
 	if err != nil {
-		tb.Fatalf("client config: %v", err)
+		_ = stop()
+		return nil, nil, nil, err
 	}
-	return srv, rc
+	return srv, cfg, stop, nil
 }
