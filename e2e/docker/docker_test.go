@@ -2,6 +2,8 @@ package docker
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -9,19 +11,46 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/project-seven/seven/cluster/docker"
 	"github.com/project-seven/seven/cluster/docker/dockertarget"
 	"github.com/project-seven/seven/cluster/docker/dockertest"
+	"github.com/project-seven/seven/conformance"
 	"github.com/project-seven/seven/conformance/target"
 )
+
+// TestConformance runs the conformance suite (core profile by default)
+// against a 1 + 3 cluster in containers, then checks nothing is left.
+// Environment: SEVEN_CONFORMANCE_PROFILE, SEVEN_CONFORMANCE_FOCUS,
+// SEVEN_CONFORMANCE_REPORT_DIR (also receives the container logs),
+// SEVEN_DOCKER_NODE_MODE (hollow or routed; default the cluster's default).
+func TestConformance(t *testing.T) {
+	image := dockertest.Image(t)
+	cfg := dockertarget.Config{Nodes: 3, Image: image, NodeMode: docker.NodeMode(os.Getenv("SEVEN_DOCKER_NODE_MODE"))}
+	dir := os.Getenv("SEVEN_CONFORMANCE_REPORT_DIR")
+	if dir != "" {
+		cfg.LogDir = filepath.Join(dir, "docker-logs")
+	}
+	tgt, err := dockertarget.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if c := tgt.Cluster(); c != nil {
+			// Run tears the target down; this catches what it might leave.
+			dockertest.Terminate(t, c)
+		}
+	})
+	opts := conformance.Options{Profile: os.Getenv("SEVEN_CONFORMANCE_PROFILE"), ReportDir: dir}
+	if f := os.Getenv("SEVEN_CONFORMANCE_FOCUS"); f != "" {
+		opts.Focus = []string{f}
+	}
+	r := conformance.Run(t, tgt, opts)
+	t.Logf("conformance on docker: %+v", r.Totals)
+}
 
 // TestDockerTarget boots the docker target, checks the environment it hands
 // the specs (client, capabilities, faults through the suite's interface) and
 // tears it down leaving nothing behind.
-//
-// TODO(conformance): once the conformance package exposes its entry point
-// (conformance.Run(t, target)), run the whole suite here instead:
-//
-//	conformance.Run(t, tgt)
 func TestDockerTarget(t *testing.T) {
 	image := dockertest.Image(t)
 	f, err := target.Lookup(target.DockerTargetName)
