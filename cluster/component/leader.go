@@ -23,57 +23,88 @@ type LeaderConfig struct {
 	Logger        *slog.Logger
 }
 
-// LeaderElected runs inner only while this process holds the Lease. Losing the
-// Lease stops inner and ends Start with an error, so the process (or its
-// group) restarts cleanly rather than running two leaders.
-func LeaderElected(cfg LeaderConfig, inner Component) Component {
+// LeaderElected runs a component only while this process holds the Lease.
+// Each term builds a fresh component with build, because a component starts
+// at most once. Losing the Lease stops that term's component and the
+// process campaigns again, as a restarted Kubernetes component would; only
+// a component's own failure ends Start with an error.
+func LeaderElected(cfg LeaderConfig, build func() (Component, error)) Component {
+	if cfg.Namespace == "" {
+		cfg.Namespace = "kube-system"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
 	return Func(func(ctx context.Context) error {
-		if cfg.Namespace == "" {
-			cfg.Namespace = "kube-system"
+		for ctx.Err() == nil {
+			lost, err := term(ctx, cfg, build)
+			if err != nil {
+				return err
+			}
+			if lost {
+				cfg.Logger.Warn("lost leader lease; campaigning again", "lease", cfg.Name, "identity", cfg.Identity)
+			}
 		}
-		log := cfg.Logger
-		if log == nil {
-			log = slog.Default()
-		}
-		lock := &resourcelock.LeaseLock{
-			Client:     cfg.Client.CoordinationV1(),
-			LockConfig: resourcelock.ResourceLockConfig{Identity: cfg.Identity},
-		}
-		lock.LeaseMeta.Namespace, lock.LeaseMeta.Name = cfg.Namespace, cfg.Name
-		innerErr := make(chan error, 1)
-		started := make(chan struct{})
-		elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-			Lock:            lock,
-			LeaseDuration:   cfg.LeaseDuration,
-			RenewDeadline:   cfg.RenewDeadline,
-			RetryPeriod:     cfg.RetryPeriod,
-			ReleaseOnCancel: true,
-			Name:            cfg.Name,
-			Callbacks: leaderelection.LeaderCallbacks{
-				OnStartedLeading: func(ctx context.Context) {
-					log.Info("became leader", "lease", cfg.Name, "identity", cfg.Identity)
-					close(started)
-					innerErr <- inner.Start(ctx)
-				},
-				OnStoppedLeading: func() {},
-			},
-		})
-		if err != nil {
-			return fmt.Errorf("leader election %s: %w", cfg.Name, err)
-		}
-		elector.Run(ctx)
-		err = nil
-		select {
-		case <-started:
-			err = <-innerErr // Run cancelled inner's context; wait for it to stop
-		default:
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf("lost leader lease %s", cfg.Name)
+		return nil
 	})
+}
+
+// term campaigns for the Lease and, once held, runs one component until the
+// Lease is lost (lost=true) or ctx ends.
+func term(ctx context.Context, cfg LeaderConfig, build func() (Component, error)) (lost bool, err error) {
+	lock := &resourcelock.LeaseLock{
+		Client:     cfg.Client.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: cfg.Identity},
+	}
+	lock.LeaseMeta.Namespace, lock.LeaseMeta.Name = cfg.Namespace, cfg.Name
+	innerErr := make(chan error, 1)
+	started := make(chan struct{})
+	termCtx, endTerm := context.WithCancel(ctx)
+	defer endTerm()
+	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		LeaseDuration:   cfg.LeaseDuration,
+		RenewDeadline:   cfg.RenewDeadline,
+		RetryPeriod:     cfg.RetryPeriod,
+		ReleaseOnCancel: true,
+		Name:            cfg.Name,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(ctx context.Context) {
+				cfg.Logger.Info("became leader", "lease", cfg.Name, "identity", cfg.Identity)
+				close(started)
+				// A component that returns ends the term (and releases the Lease).
+				defer endTerm()
+				c, err := build()
+				if err != nil {
+					innerErr <- err
+					return
+				}
+				err = c.Start(ctx)
+				switch {
+				case ctx.Err() != nil:
+					err = nil // the term ended (Lease lost or shutdown): not a failure
+				case err == nil:
+					err = fmt.Errorf("%s stopped while leading", cfg.Name)
+				}
+				innerErr <- err
+			},
+			OnStoppedLeading: func() {},
+		},
+	})
+	if err != nil {
+		return false, fmt.Errorf("leader election %s: %w", cfg.Name, err)
+	}
+	elector.Run(termCtx)
+	select {
+	case <-started:
+		err = <-innerErr // Run cancelled the term's context; wait for it to stop
+	default:
+	}
+	if ctx.Err() != nil {
+		return false, nil
+	}
+	if err != nil {
+		return false, err // the component failed on its own
+	}
+	return true, nil
 }

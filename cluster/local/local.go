@@ -205,19 +205,26 @@ func (c *Cluster) components() (component.Group, error) {
 	}
 	host, _ := os.Hostname()
 	identity := fmt.Sprintf("%s_%d", host, os.Getpid())
-	leader := func(name string, inner component.Component) component.Component {
+	// leader validates a component's configuration now (build once) and
+	// builds it afresh for each leadership term.
+	leader := func(name string, build func() (component.Component, error)) (component.Component, error) {
+		if _, err := build(); err != nil {
+			return nil, err
+		}
 		return component.LeaderElected(component.LeaderConfig{
 			Client: client, Name: name, Identity: identity, Logger: c.cfg.Logger,
 			LeaseDuration: c.timings.LeaderLeaseDuration, RenewDeadline: c.timings.LeaderRenewDeadline, RetryPeriod: c.timings.LeaderRetryPeriod,
-		}, inner)
+		}, build), nil
 	}
 	var group component.Group
 	if !c.disabled("scheduler") {
-		s, err := scheduler.New(scheduler.Config{Client: client, Timings: c.timings, Logger: c.cfg.Logger.With("component", "scheduler")})
+		s, err := leader("seven-scheduler", func() (component.Component, error) {
+			return scheduler.New(scheduler.Config{Client: client, Timings: c.timings, Logger: c.cfg.Logger.With("component", "scheduler")})
+		})
 		if err != nil {
 			return nil, err
 		}
-		group = append(group, component.Named{Name: "scheduler", Component: leader("seven-scheduler", s)})
+		group = append(group, component.Named{Name: "scheduler", Component: s})
 	}
 	if !c.disabled("controller-manager") {
 		var off []string
@@ -226,12 +233,14 @@ func (c *Cluster) components() (component.Group, error) {
 				off = append(off, name)
 			}
 		}
-		m, err := manager.New(manager.Config{Client: client, RESTConfig: cfg, Timings: c.timings, Disabled: off, Identity: identity,
-			Logger: c.cfg.Logger.With("component", "controller-manager")})
+		m, err := leader("seven-controller-manager", func() (component.Component, error) {
+			return manager.New(manager.Config{Client: client, RESTConfig: cfg, Timings: c.timings, Disabled: off, Identity: identity,
+				Logger: c.cfg.Logger.With("component", "controller-manager")})
+		})
 		if err != nil {
 			return nil, err
 		}
-		group = append(group, component.Named{Name: "controller-manager", Component: leader("seven-controller-manager", m)})
+		group = append(group, component.Named{Name: "controller-manager", Component: m})
 	}
 	if !c.disabled("kubelet") {
 		for i := 0; i < c.cfg.Nodes; i++ {

@@ -67,11 +67,16 @@ func (f *clientFlags) setup() (*clientSetup, error) {
 	return &clientSetup{cfg: cfg, client: client, timings: t, log: log}, nil
 }
 
-func (c *clientSetup) leaderElected(name, identity string, inner component.Component) component.Component {
+// runLeaderElected validates a component by building it once, then runs
+// it while this process holds the Lease, building it afresh for each term.
+func (c *clientSetup) runLeaderElected(ctx context.Context, name, identity string, build func() (component.Component, error)) error {
+	if _, err := build(); err != nil {
+		return err
+	}
 	return component.LeaderElected(component.LeaderConfig{
 		Client: c.client, Name: name, Identity: identity, Logger: c.log,
 		LeaseDuration: c.timings.LeaderLeaseDuration, RenewDeadline: c.timings.LeaderRenewDeadline, RetryPeriod: c.timings.LeaderRetryPeriod,
-	}, inner)
+	}, build).Start(ctx)
 }
 
 func runScheduler(ctx context.Context, args []string) error {
@@ -87,11 +92,9 @@ func runScheduler(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := scheduler.New(scheduler.Config{Client: c.client, SchedulerName: *name, Profile: *profile, Timings: c.timings, Logger: c.log})
-	if err != nil {
-		return err
-	}
-	return c.leaderElected("seven-scheduler-"+*name, cf.identity, s).Start(ctx)
+	return c.runLeaderElected(ctx, "seven-scheduler-"+*name, cf.identity, func() (component.Component, error) {
+		return scheduler.New(scheduler.Config{Client: c.client, SchedulerName: *name, Profile: *profile, Timings: c.timings, Logger: c.log})
+	})
 }
 
 func runControllerManager(ctx context.Context, args []string) error {
@@ -110,11 +113,9 @@ func runControllerManager(ctx context.Context, args []string) error {
 	if *disable != "" {
 		off = strings.Split(*disable, ",")
 	}
-	m, err := manager.New(manager.Config{Client: c.client, RESTConfig: c.cfg, Timings: c.timings, Disabled: off, Identity: cf.identity, Logger: c.log})
-	if err != nil {
-		return err
-	}
-	return c.leaderElected("seven-controller-manager", cf.identity, m).Start(ctx)
+	return c.runLeaderElected(ctx, "seven-controller-manager", cf.identity, func() (component.Component, error) {
+		return manager.New(manager.Config{Client: c.client, RESTConfig: c.cfg, Timings: c.timings, Disabled: off, Identity: cf.identity, Logger: c.log})
+	})
 }
 
 func runHollowNodes(ctx context.Context, args []string) error {
