@@ -77,7 +77,7 @@ func TestDockerTarget(t *testing.T) {
 	if err != nil {
 		t.Fatalf("setup: %v", err)
 	}
-	for _, c := range []target.Capability{target.Controllers, target.StopNode, target.Partition} {
+	for _, c := range []target.Capability{target.ReplicaSet, target.NodeLifecycle, target.StopNode, target.Partition} {
 		if !env.Capabilities.Has(c) {
 			t.Errorf("capability %s missing: %v", c, env.Capabilities.Strings())
 		}

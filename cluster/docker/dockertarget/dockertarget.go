@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"strconv"
 
+	"github.com/project-seven/seven/cluster/controllers/manager"
 	"github.com/project-seven/seven/cluster/docker"
 	"github.com/project-seven/seven/cluster/timings"
 	"github.com/project-seven/seven/conformance/target"
@@ -119,10 +120,25 @@ func (t *Target) Setup(ctx context.Context) (*target.Environment, error) {
 	return env, nil
 }
 
-// Capabilities are what a docker cluster declares. Hollow nodes run no
-// pods, so only the API-level capabilities and the node faults hold.
+// controllerCapability maps the controller manager's controllers to the
+// suite's capabilities.
+var controllerCapability = map[string]target.Capability{
+	"replicaset": target.ReplicaSet, "deployment": target.Deployment, "daemonset": target.DaemonSet, "job": target.Job,
+	"garbagecollector": target.GarbageCollector, "endpoints": target.Endpoints, "endpointslice": target.Endpoints,
+	"nodelifecycle": target.NodeLifecycle,
+}
+
+// Capabilities are what a docker cluster declares: one per controller the
+// controller manager runs (the image is built from this source tree, so
+// manager.Names is what runs), and the node faults. Hollow nodes run no pods,
+// so pods, services and DNS are declared only for routed nodes.
 func Capabilities(mode docker.NodeMode, nodes int) target.Capabilities {
-	caps := target.NewCapabilities(target.Controllers)
+	caps := target.Capabilities{}
+	for _, name := range manager.Names() {
+		if c, ok := controllerCapability[name]; ok {
+			caps[c] = true
+		}
+	}
 	if nodes > 0 {
 		caps[target.StopNode], caps[target.Partition] = true, true
 	}
