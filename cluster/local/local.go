@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"net"
 	"path/filepath"
-	"strconv"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -21,7 +21,9 @@ import (
 	"github.com/project-seven/seven/cluster/component"
 	"github.com/project-seven/seven/cluster/controllers/manager"
 	"github.com/project-seven/seven/cluster/hollow"
+	"github.com/project-seven/seven/cluster/dns"
 	"github.com/project-seven/seven/cluster/kubelet"
+	"github.com/project-seven/seven/cluster/proxy"
 	"github.com/project-seven/seven/cluster/scheduler"
 	"github.com/project-seven/seven/cluster/timings"
 )
@@ -55,6 +57,7 @@ type Config struct {
 
 // Cluster is a running local cluster.
 type Cluster struct {
+	nodes   *nodes // nil without local nodes
 	cfg     Config
 	timings timings.Timings
 	api     *apiserver.Server
@@ -78,6 +81,15 @@ func New(cfg Config) (*Cluster, error) {
 	}
 	// client-go logs through klog; send it where everything else goes.
 	klog.SetSlogLogger(cfg.Logger)
+	known := map[string]bool{"scheduler": true, "controller-manager": true, "kubelet": true, "proxy": true, "dns": true}
+	for _, n := range manager.Names() {
+		known[n] = true
+	}
+	for _, d := range cfg.Disable {
+		if !known[d] {
+			return nil, fmt.Errorf("local: cannot disable %q: not a component (scheduler, controller-manager, kubelet, proxy, dns, or a controller: %v)", d, manager.Names())
+		}
+	}
 	if cfg.ServiceClusterIPRange == "" && cfg.Nodes > 0 {
 		cfg.ServiceClusterIPRange = loopbackServiceRange
 	}
@@ -164,6 +176,16 @@ func (c *Cluster) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.cfg.Nodes > 0 && !c.disabled("dns") {
+		admin, err := c.AdminConfig()
+		if err != nil {
+			return err
+		}
+		host, _, _ := net.SplitHostPort(dnsListen)
+		if err := addDNSService(ctx, kubernetes.NewForConfigOrDie(admin), host); err != nil {
+			return err
+		}
+	}
 	close(c.ready)
 	groupCtx, stopGroup := context.WithCancel(ctx)
 	defer stopGroup()
@@ -242,14 +264,33 @@ func (c *Cluster) components() (component.Group, error) {
 		}
 		group = append(group, component.Named{Name: "controller-manager", Component: m})
 	}
-	if !c.disabled("kubelet") {
+	if c.cfg.Nodes > 0 && !c.disabled("kubelet") {
+		c.nodes = newNodes(c.cfg.Nodes, func(i int, dial func(context.Context, string, string) (net.Conn, error)) (component.Component, error) {
+			return c.kubelet(cfg, i, dial)
+		})
+		group = append(group, component.Named{Name: "nodes", Component: c.nodes})
+	}
+	if c.cfg.Nodes > 0 && !c.disabled("proxy") {
+		var ips []string
 		for i := 0; i < c.cfg.Nodes; i++ {
-			k, err := c.kubelet(cfg, i)
-			if err != nil {
-				return nil, err
-			}
-			group = append(group, component.Named{Name: "kubelet-" + strconv.Itoa(i), Component: k})
+			ips = append(ips, nodeIP(i))
 		}
+		// One proxy serves every local node: they share the host's loopback,
+		// so per-node proxies would contend for the same ClusterIPs.
+		p, err := proxy.New(proxy.Config{Client: client, NodeIPs: ips, Mode: proxy.ModeLoopback, Timings: c.timings,
+			Logger: c.cfg.Logger.With("component", "proxy")})
+		if err != nil {
+			return nil, err
+		}
+		group = append(group, component.Named{Name: "proxy", Component: p})
+	}
+	if c.cfg.Nodes > 0 && !c.disabled("dns") {
+		d, err := dns.New(dns.Config{Client: client, Listen: dnsListen, Timings: c.timings,
+			Logger: c.cfg.Logger.With("component", "dns")})
+		if err != nil {
+			return nil, err
+		}
+		group = append(group, component.Named{Name: "dns", Component: d})
 	}
 	if c.cfg.HollowNodes > 0 {
 		h, err := hollow.New(hollow.Config{Client: client, Count: c.cfg.HollowNodes, Timings: c.timings, Logger: c.cfg.Logger.With("component", "hollow-nodes")})
@@ -264,20 +305,21 @@ func (c *Cluster) components() (component.Group, error) {
 // Loopback addressing of local nodes: node n (from 1) has the node IP
 // 127.1.0.n and the pod range 127.244.n.0/24; Services get ClusterIPs from
 // 127.10.0.0/16. Everything is local traffic, so no privileges are needed.
+// Cluster DNS: the kube-dns Service's ClusterIP, served by the proxy, whose
+// one endpoint is the DNS server's own address.
 const (
 	loopbackServiceRange = "127.10.0.0/16"
+	clusterDNSIP         = "127.10.0.10"
+	dnsListen            = "127.0.0.10:53"
 )
 
 func nodeIP(i int) string   { return fmt.Sprintf("127.1.0.%d", i+1) }
 func podCIDR(i int) string  { return fmt.Sprintf("127.244.%d.0/24", i+1) }
 func nodeName(i int) string { return fmt.Sprintf("node-%d", i) }
 
-// kubelet builds local node i. Its client has its own rate limits, as a
-// separate kubelet process would.
-func (c *Cluster) kubelet(admin *rest.Config, i int) (component.Component, error) {
-	cfg := rest.CopyConfig(admin)
-	cfg.QPS, cfg.Burst = 50, 100
-	client, err := kubernetes.NewForConfig(cfg)
+// kubelet builds local node i, dialling the API server through dial.
+func (c *Cluster) kubelet(admin *rest.Config, i int, dial func(context.Context, string, string) (net.Conn, error)) (component.Component, error) {
+	client, err := nodeClient(admin, dial)
 	if err != nil {
 		return nil, err
 	}
@@ -288,6 +330,7 @@ func (c *Cluster) kubelet(admin *rest.Config, i int) (component.Component, error
 		PodCIDR:        podCIDR(i),
 		RootDir:        filepath.Join(c.cfg.DataDir, "nodes", nodeName(i)),
 		FixtureBinary:  c.cfg.FixtureBinary,
+		ClusterDNS:     []string{clusterDNSIP},
 		Timings:        c.timings,
 		Logger:         c.cfg.Logger.With("component", "kubelet", "node", nodeName(i)),
 		StopPodsOnExit: true,

@@ -25,6 +25,12 @@ import (
 
 func start(t *testing.T, cfg local.Config) *kubernetes.Clientset {
 	t.Helper()
+	_, cs := startCluster(t, cfg)
+	return cs
+}
+
+func startCluster(t *testing.T, cfg local.Config) (*local.Cluster, *kubernetes.Clientset) {
+	t.Helper()
 	cfg.DataDir = t.TempDir()
 	cfg.Address = "127.0.0.1:0"
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -50,7 +56,7 @@ func start(t *testing.T, cfg local.Config) *kubernetes.Clientset {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return kubernetes.NewForConfigOrDie(rc)
+	return c, kubernetes.NewForConfigOrDie(rc)
 }
 
 // The control plane works end to end: the scheduler places a Deployment's
@@ -184,5 +190,57 @@ func TestRealPods(t *testing.T) {
 		if !strings.Contains(string(body), p.Name) {
 			t.Fatalf("pod %s answered %s", p.Name, body)
 		}
+	}
+}
+
+// Node faults: a partitioned node goes Unknown while its pods keep running,
+// and comes back when healed; a stopped node goes Unknown and returns when started.
+func TestNodeFaults(t *testing.T) {
+	c, cs := startCluster(t, local.Config{Nodes: 2, FixtureBinary: fixturetest.Binary(t)})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	ready := func(name string) corev1.ConditionStatus {
+		n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return ""
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				return c.Status
+			}
+		}
+		return ""
+	}
+	await := func(what string, cond func() bool) {
+		t.Helper()
+		if err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(context.Context) (bool, error) { return cond(), nil }); err != nil {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+	await("node-1 Ready", func() bool { return ready("node-1") == corev1.ConditionTrue })
+	if err := c.Partition(ctx, "node-1"); err != nil {
+		t.Fatal(err)
+	}
+	await("partitioned node-1 Unknown", func() bool { return ready("node-1") == corev1.ConditionUnknown })
+	if err := c.Heal(ctx, "node-1"); err != nil {
+		t.Fatal(err)
+	}
+	await("healed node-1 Ready", func() bool { return ready("node-1") == corev1.ConditionTrue })
+	if err := c.StopNode(ctx, "node-0"); err != nil {
+		t.Fatal(err)
+	}
+	await("stopped node-0 Unknown", func() bool { return ready("node-0") == corev1.ConditionUnknown })
+	if err := c.StartNode(ctx, "node-0"); err != nil {
+		t.Fatal(err)
+	}
+	await("restarted node-0 Ready", func() bool { return ready("node-0") == corev1.ConditionTrue })
+	if err := c.StopNode(ctx, "node-9"); err == nil {
+		t.Fatal("a fault on an unknown node succeeded")
+	}
+}
+
+func TestUnknownDisable(t *testing.T) {
+	if _, err := local.New(local.Config{DataDir: t.TempDir(), Disable: []string{"schedular"}}); err == nil {
+		t.Fatal("a misspelt component was accepted")
 	}
 }
