@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	kruntime "github.com/project-seven/seven/cluster/kubelet/runtime"
+	"github.com/project-seven/seven/conformance"
 )
 
 type command struct {
@@ -19,6 +20,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"conformance", "run the conformance suite against a target (local, docker, kubeconfig) and write the reports", runConformance},
 		{"up", "run a whole cluster in this process (API server on embedded etcd, control plane, local nodes)", runUp},
 		{"control-plane", "run the control plane (API server, scheduler, controllers): the grouping inside a control-plane container", runControlPlane},
 		{"apiserver", "run the API server (embedded etcd by default, or --etcd-servers)", runAPIServer},
@@ -62,4 +64,8 @@ func main() {
 	fmt.Fprintf(os.Stderr, "seven: unknown command %q\n\n", os.Args[1])
 	usage()
 	os.Exit(2)
+}
+
+func runConformance(ctx context.Context, args []string) error {
+	return conformance.Main(ctx, args, os.Stdout, os.Stderr)
 }
