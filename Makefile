@@ -18,6 +18,12 @@ build: ## build the static binaries bin/seven and bin/fixture
 up: build ## run a local cluster (kubeconfig in .seven/kubeconfig)
 	$(BIN)/seven up --data-dir .seven
 
+conformance: build ## run the core conformance profile against the embedded reference (reports in _output/conformance)
+	$(BIN)/seven conformance --target local --profile core --report-dir _output/conformance
+
+mutants: ## prove the suite's power: each broken variant of the reference fails its guarantee
+	$(GO) test ./conformance/mutants -run TestMutants -count=1 -v -timeout 30m
+
 test: ## run the unit and integration tests
 	$(GO) test -count=1 ./...
 
@@ -33,5 +39,6 @@ verify: ## gofmt, go vet, golangci-lint, go mod tidy and generated files are cle
 	$(GO) vet ./...
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) run ./...
 	$(GO) mod tidy -diff
+	$(GO) test ./conformance/specs -run TestCatalogue -count=1
 
-.PHONY: help build up test bench verify
+.PHONY: help build up conformance mutants test bench verify
