@@ -22,7 +22,7 @@ conformance: build ## run the core conformance profile against the embedded refe
 	$(BIN)/seven conformance --target local --profile core --report-dir _output/conformance
 
 mutants: ## prove the suite's power: each broken variant of the reference fails its guarantee
-	$(GO) test ./conformance/mutants -run TestMutants -count=1 -v -timeout 30m
+	SEVEN_REQUIRE_MUTANTS=1 $(GO) test -tags seven_mutants ./conformance/mutants -run TestMutants -count=1 -v -timeout 30m
 
 test: ## run the unit and integration tests
 	$(GO) test -count=1 ./...

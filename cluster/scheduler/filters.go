@@ -3,6 +3,8 @@ package scheduler
 import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/project-seven/seven/cluster/mutation"
 )
 
 // filter runs every filter on one node, in kube-scheduler's order, stopping
@@ -21,7 +23,7 @@ func (c *cycle) filter(ni *NodeInfo) bool {
 		return false
 	}
 	// TaintToleration.
-	if len(node.Spec.Taints) > 0 {
+	if len(node.Spec.Taints) > 0 && !mutation.Enabled(mutation.SchedulerIgnoresTaints) {
 		if t := untoleratedTaint(node.Spec.Taints, pod.Spec.Tolerations); t != nil {
 			c.fail(c.taintReason(t))
 			return false
@@ -121,7 +123,7 @@ func (c *cycle) fits(ni *NodeInfo) bool {
 		c.fail(ReasonInsufficientCPU)
 		ok = false
 	}
-	if r.Memory > 0 && r.Memory > ni.Allocatable.Memory-ni.Requested.Memory {
+	if r.Memory > 0 && r.Memory > ni.Allocatable.Memory-ni.Requested.Memory && !mutation.Enabled(mutation.SchedulerIgnoresMemory) {
 		c.fail(ReasonInsufficientMemory)
 		ok = false
 	}

@@ -3,6 +3,7 @@ package expect
 import (
 	"context"
 	"fmt"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the Ginkgo DSL
@@ -49,6 +50,22 @@ func PodMatches(ctx context.Context, f *framework.F, name, what string, within t
 		return cond(p), DescribePod(p), nil
 	})
 	return pod
+}
+
+// PodEvicted waits until the named pod is being deleted, has failed, or is
+// gone altogether: an eviction may complete before anyone looks.
+func PodEvicted(ctx context.Context, f *framework.F, name, what string, within time.Duration) {
+	GinkgoHelper()
+	f.Await(ctx, "pod "+name+" "+what, within, func(ctx context.Context) (bool, string, error) {
+		p, err := f.Client.CoreV1().Pods(f.Namespace).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, "deleted", nil
+		}
+		if err != nil {
+			return false, "", err
+		}
+		return p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodFailed, DescribePod(p), nil
+	})
 }
 
 // ListPods lists the namespace's pods matching a label selector.

@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/project-seven/seven/cluster/local"
+	"github.com/project-seven/seven/cluster/mutation"
 	"github.com/project-seven/seven/conformance/framework"
 	"github.com/project-seven/seven/conformance/report"
 )
@@ -35,9 +36,18 @@ type Mutant struct {
 	Focus []string
 }
 
-// Table is the mutation table. It fills up as cluster/local gains test-only
-// injection for each component (see the report of issue 7 for the hooks).
-var Table = []Mutant{}
+// Table is the mutation table. Each defect lives in the reference behind
+// package cluster/mutation: compiled in only with the seven_mutants build
+// tag and switched on in the child process by SEVEN_MUTANT=<name>.
+var Table = []Mutant{
+	{Name: mutation.SchedulerIgnoresMemory, Description: "the scheduler ignores memory requests", Kills: []string{"SC-1"}},
+	{Name: mutation.SchedulerIgnoresTaints, Description: "the scheduler ignores NoSchedule taints", Kills: []string{"SC-3"}},
+	{Name: mutation.KubeletNeverRestarts, Description: "the kubelet never restarts containers", Kills: []string{"SH-1", "SH-2"}},
+	{Name: mutation.EndpointsIncludeUnready, Description: "endpoints include unready pods", Kills: []string{"SH-4", "SD-1", "SD-3"}},
+	{Name: mutation.DeploymentIgnoresMaxUnavailable, Description: "the deployment controller ignores maxUnavailable", Kills: []string{"RO-1", "RO-2"}},
+	{Name: mutation.NodeLifecycleNeverEvicts, Description: "the node lifecycle controller never evicts", Kills: []string{"SH-5", "SC-3", "PA-1"}},
+	{Name: mutation.ReplicaSetNeverReplaces, Description: "a ReplicaSet never replaces a lost pod", Kills: []string{"SH-3"}},
+}
 
 // Lookup finds a mutant by name.
 func Lookup(name string) (Mutant, bool) {

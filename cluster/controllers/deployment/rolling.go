@@ -6,6 +6,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/project-seven/seven/cluster/mutation"
 )
 
 // Counts describes one ReplicaSet for the rolling step.
@@ -129,6 +131,9 @@ func Fenceposts(d *appsv1.Deployment) (surge, unavailable int32, err error) {
 	}
 	if ns == 0 && nu == 0 {
 		nu = 1
+	}
+	if mutation.Enabled(mutation.DeploymentIgnoresMaxUnavailable) {
+		nu = int(want)
 	}
 	return int32(ns), min(int32(nu), want), nil
 }

@@ -7,6 +7,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/project-seven/seven/cluster/controllers"
+
+	"github.com/project-seven/seven/cluster/mutation"
 )
 
 // Included reports whether pod backs a Service at all: it has an IP, it is
@@ -90,7 +92,7 @@ func IsHeadless(svc *corev1.Service) bool { return svc.Spec.ClusterIP == corev1.
 // publishNotReadyAddresses every pod is ready and serving.
 func Conditions(pod *corev1.Pod, svc *corev1.Service) (ready, serving, terminating bool) {
 	terminating = pod.DeletionTimestamp != nil
-	serving = svc.Spec.PublishNotReadyAddresses || controllers.IsPodReady(pod)
+	serving = svc.Spec.PublishNotReadyAddresses || controllers.IsPodReady(pod) || mutation.Enabled(mutation.EndpointsIncludeUnready)
 	ready = svc.Spec.PublishNotReadyAddresses || (serving && !terminating)
 	return ready, serving, terminating
 }

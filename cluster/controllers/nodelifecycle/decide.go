@@ -8,6 +8,8 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/project-seven/seven/cluster/mutation"
 )
 
 // Reasons and messages of conditions set Unknown.
@@ -216,6 +218,9 @@ const (
 // toleration without seconds never evicts); the pod goes at the earliest.
 // A taint without timeAdded counts from now.
 func EvictionTime(pod *corev1.Pod, taints []corev1.Taint, now time.Time) (Eviction, time.Time) {
+	if mutation.Enabled(mutation.NodeLifecycleNeverEvicts) {
+		return Never, time.Time{}
+	}
 	var earliest time.Time
 	for i := range taints {
 		t := &taints[i]

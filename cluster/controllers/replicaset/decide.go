@@ -3,6 +3,7 @@ package replicaset
 import (
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -11,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/project-seven/seven/cluster/controllers"
+
+	"github.com/project-seven/seven/cluster/mutation"
 )
 
 // BurstReplicas caps the pods created or deleted by one sync.
@@ -30,7 +33,9 @@ type Decision struct {
 func Decide(rs *appsv1.ReplicaSet, pods []*corev1.Pod, now time.Time) Decision {
 	var d Decision
 	want := int(replicas(rs))
+	lost := neverReplaces(rs, len(pods), want)
 	switch diff := len(pods) - want; {
+	case diff < 0 && lost:
 	case diff < 0:
 		d.Create = min(-diff, BurstReplicas)
 	case diff > 0:
@@ -177,4 +182,21 @@ func NewPod(rs *appsv1.ReplicaSet) *corev1.Pod {
 // describe is a short human form of a decision, for logs.
 func (d Decision) describe() string {
 	return fmt.Sprintf("create=%d delete=%d", d.Create, len(d.Delete))
+}
+
+// filled remembers, for the ReplicaSetNeverReplaces defect only, which
+// ReplicaSets once had all their pods.
+var filled sync.Map
+
+// neverReplaces is the ReplicaSetNeverReplaces defect: once a ReplicaSet
+// has had all its pods it creates no more, so lost pods stay lost.
+func neverReplaces(rs *appsv1.ReplicaSet, have, want int) bool {
+	if !mutation.Enabled(mutation.ReplicaSetNeverReplaces) {
+		return false
+	}
+	if have >= want {
+		filled.Store(rs.UID, true)
+	}
+	_, ok := filled.Load(rs.UID)
+	return ok
 }

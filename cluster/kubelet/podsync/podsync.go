@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/project-seven/seven/cluster/kubelet/runtime"
+
+	"github.com/project-seven/seven/cluster/mutation"
 )
 
 // ContainerIDPrefix prefixes runtime ids in container statuses.
@@ -158,6 +160,9 @@ func Terminal(pod *corev1.Pod) bool {
 }
 
 func shouldRestart(policy corev1.RestartPolicy, init bool, exit int) bool {
+	if mutation.Enabled(mutation.KubeletNeverRestarts) {
+		return false
+	}
 	switch policy {
 	case corev1.RestartPolicyNever:
 		return false
