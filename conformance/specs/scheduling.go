@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the Ginkgo DSL
 	. "github.com/onsi/gomega"    //nolint:revive // the Gomega DSL
@@ -11,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/project-seven/seven/conformance/expect"
 	"github.com/project-seven/seven/conformance/framework"
@@ -28,7 +30,7 @@ const (
 )
 
 // requested sums the CPU requests of non-terminal pods bound to each node.
-func requested(ctx context.Context, f *framework.F) map[string]int64 {
+func requested(ctx context.Context, f *framework.F, res corev1.ResourceName) map[string]int64 {
 	GinkgoHelper()
 	pods, err := f.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
 	f.NoError(err, "list all pods")
@@ -38,7 +40,8 @@ func requested(ctx context.Context, f *framework.F) map[string]int64 {
 			continue
 		}
 		for _, c := range p.Spec.Containers {
-			out[p.Spec.NodeName] += c.Resources.Requests.Cpu().MilliValue()
+			q := c.Resources.Requests[res]
+			out[p.Spec.NodeName] += q.MilliValue()
 		}
 	}
 	return out
@@ -57,29 +60,68 @@ func stayPending(ctx context.Context, f *framework.F, name string) {
 }
 
 var _ = framework.Guarantee("SC-1", sc1, framework.Core, podsOnly, func(ctx context.Context, f *framework.F) {
+	// Every resource the scheduler must count: a scheduler that ignores one
+	// of them overcommits nodes in that round.
+	for _, res := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		fillNodes(ctx, f, res)
+	}
+}, Serial)
+
+// fillNodes creates pods each requesting 30% of the largest node's res until
+// one more than fits: the rest are bound without overcommitting any node,
+// the last stays Pending as Unschedulable with an event, and so does a pod
+// bigger than any node. Then it deletes them all.
+func fillNodes(ctx context.Context, f *framework.F, res corev1.ResourceName) {
+	GinkgoHelper()
 	nodes := expect.SchedulableNodes(ctx, f, 1)
-	used := requested(ctx, f)
+	used := requested(ctx, f, res)
+	alloc := func(n corev1.Node) int64 {
+		q := n.Status.Allocatable[res]
+		return q.MilliValue()
+	}
 	var maxAlloc int64
 	for _, n := range nodes {
-		maxAlloc = max(maxAlloc, n.Status.Allocatable.Cpu().MilliValue())
+		maxAlloc = max(maxAlloc, alloc(n))
 	}
 	req := maxAlloc * 3 / 10
 	fit := 0
 	for _, n := range nodes {
-		free := n.Status.Allocatable.Cpu().MilliValue() - used[n.Name]
-		if free > 0 {
+		if free := alloc(n) - used[n.Name]; free > 0 {
 			fit += int(free / req)
 		}
 	}
 	total := fit + 1
-	f.Logf("each pod requests %dm CPU; %d fit on %d nodes; creating %d", req, fit, len(nodes), total)
-	cpu := resource.NewMilliQuantity(req, resource.DecimalSI).String()
+	quantity := func(milli int64) string {
+		if res == corev1.ResourceCPU {
+			return resource.NewMilliQuantity(milli, resource.DecimalSI).String()
+		}
+		return resource.NewQuantity(milli/1000, resource.BinarySI).String()
+	}
+	requests := func(milli int64) framework.PodOption {
+		if res == corev1.ResourceCPU {
+			return framework.WithRequests(quantity(milli), "")
+		}
+		return framework.WithRequests("", quantity(milli))
+	}
+	f.Logf("each pod requests %s %s; %d fit on %d nodes; creating %d", quantity(req), res, fit, len(nodes), total)
+	prefix := "big-" + string(res)
+	var names []string
 	for i := 0; i < total; i++ {
-		expect.CreatePod(ctx, f, f.Pod(fmt.Sprintf("big-%d", i), framework.WithRequests(cpu, "")))
+		p := expect.CreatePod(ctx, f, f.Pod(fmt.Sprintf("%s-%d", prefix, i), requests(req)))
+		names = append(names, p.Name)
+	}
+	mine := func(ps []corev1.Pod) []corev1.Pod {
+		var out []corev1.Pod
+		for _, p := range ps {
+			if strings.HasPrefix(p.Name, prefix+"-") {
+				out = append(out, p)
+			}
+		}
+		return out
 	}
 	pods := expect.PodsMatch(ctx, f, "", fmt.Sprintf("%d scheduled and 1 Unschedulable", fit), f.Bound(f.PodStart()), func(ps []corev1.Pod) bool {
 		bound, pending := 0, 0
-		for _, p := range ps {
+		for _, p := range mine(ps) {
 			switch {
 			case p.Spec.NodeName != "":
 				bound++
@@ -89,23 +131,25 @@ var _ = framework.Guarantee("SC-1", sc1, framework.Core, podsOnly, func(ctx cont
 		}
 		return bound == fit && pending == total-fit
 	})
-	after := requested(ctx, f)
+	after := requested(ctx, f, res)
 	for _, n := range nodes {
-		alloc := n.Status.Allocatable.Cpu().MilliValue()
-		Expect(after[n.Name]).To(BeNumerically("<=", alloc), "node %s: %dm CPU requested > %dm allocatable", n.Name, after[n.Name], alloc)
+		Expect(after[n.Name]).To(BeNumerically("<=", alloc(n)), "node %s: %s requested %d > %d allocatable (milli-units)", n.Name, res, after[n.Name], alloc(n))
 	}
 	var pending string
-	for _, p := range pods {
+	for _, p := range mine(pods) {
 		if p.Spec.NodeName == "" {
 			pending = p.Name
 		}
 	}
 	stayPending(ctx, f, pending)
 	expect.Event(ctx, f, pending, "FailedScheduling", f.Bound(0))
-
-	expect.CreatePod(ctx, f, f.Pod("huge", framework.WithRequests(resource.NewMilliQuantity(2*maxAlloc, resource.DecimalSI).String(), "")))
-	stayPending(ctx, f, "huge")
-}, Serial)
+	huge := expect.CreatePod(ctx, f, f.Pod("huge-"+string(res), requests(2*maxAlloc)))
+	expect.PodMatches(ctx, f, huge.Name, "Pending and Unschedulable", f.PodStart(), unschedulable)
+	for _, name := range append(names, huge.Name) {
+		f.NoError(f.Client.CoreV1().Pods(f.Namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))}), "delete %s", name)
+	}
+	expect.PodsMatch(ctx, f, "", "the "+string(res)+" pods gone", f.Bound(f.PodStart()), func(ps []corev1.Pod) bool { return len(mine(ps)) == 0 })
+}
 
 var _ = framework.Guarantee("SC-2", sc2, framework.Core, podsOnly, func(ctx context.Context, f *framework.F) {
 	nodes := expect.SchedulableNodes(ctx, f, 1)
