@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	goruntime "runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,19 +29,39 @@ import (
 
 // BenchmarkPodStartup measures, through a watch, the time from each pod's
 // create to the first time it is seen Running, for 100 pods of the fixture:
-// "burst" creates them back to back, "paced" one every 100ms. Run with
-// -benchtime=1x: it reports p50, p99 and max in ms.
+// "burst" creates them back to back, "paced" one every 100ms; "throttled"
+// variants limit the kubelet's client to 50 QPS, burst 100, as a real
+// kubelet's (and `seven up`'s): "shared" with its Events on the same client,
+// "events-apart" with a second client for Events (as Kubernetes does).
+// "-shim" variants run containers under the dedicated seven-shim binary
+// rather than the re-executed (100 MB) test binary. Run with -benchtime=1x: it reports p50, p99
+// and max in ms, and the kubelet's API writes per pod.
 func BenchmarkPodStartup(b *testing.B) {
 	for _, mode := range []struct {
-		name string
-		gap  time.Duration
-	}{{"burst", 0}, {"paced", 100 * time.Millisecond}} {
-		b.Run(mode.name, func(b *testing.B) { podStartup(b, mode.gap) })
+		name   string
+		gap    time.Duration
+		qps    float32
+		events bool
+		shim   bool
+	}{
+		{"burst", 0, 0, false, false},
+		{"burst-shim", 0, 0, false, true},
+		{"paced", 100 * time.Millisecond, 0, false, false},
+		{"paced-shim", 100 * time.Millisecond, 0, false, true},
+		{"burst-throttled-shared", 0, 50, false, false},
+		{"burst-throttled-events-apart-shim", 0, 50, true, true},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			writes := &requestCounter{}
+			podStartup(b, mode.gap, clusterOpts{QPS: mode.qps, Burst: 100, SeparateEvents: mode.events, DedicatedShim: mode.shim, Writes: writes})
+			b.ReportMetric(float64(writes.get("PUT pods/status")+writes.get("PATCH pods/status"))/100, "status-writes/pod")
+			b.ReportMetric(float64(writes.get("POST events")+writes.get("PATCH events"))/100, "event-writes/pod")
+		})
 	}
 }
 
-func podStartup(b *testing.B, gap time.Duration) {
-	c := newCluster(b)
+func podStartup(b *testing.B, gap time.Duration, opts clusterOpts) {
+	c := newClusterOpts(b, opts)
 	ctx := context.Background()
 	const n = 100
 	w, err := c.client.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{})
@@ -105,6 +126,7 @@ type childConfig struct {
 	CAData, CertData, KeyData  []byte
 	BearerToken                string
 	PodCIDR, RootDir, ImageDir string
+	HeapFile, ShimBinary       string
 }
 
 // runChildKubelet runs a kubelet until SIGTERM (the test binary re-executed
@@ -131,7 +153,7 @@ func runChildKubelet() int {
 		fmt.Fprintln(os.Stderr, "child kubelet:", err)
 		return 1
 	}
-	k, err := New(Config{Client: client, NodeName: "node-1", PodCIDR: cc.PodCIDR, RootDir: cc.RootDir, Images: images,
+	k, err := New(Config{Client: client, NodeName: "node-1", PodCIDR: cc.PodCIDR, RootDir: cc.RootDir, Images: images, ShimBinary: cc.ShimBinary,
 		Timings: timings.Fast(), Logger: testLogger(), StopPodsOnExit: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child kubelet:", err)
@@ -139,6 +161,16 @@ func runChildKubelet() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	go func() {
+		for range usr1 {
+			var ms goruntime.MemStats
+			goruntime.ReadMemStats(&ms)
+			_ = os.WriteFile(cc.HeapFile+".tmp", fmt.Appendf(nil, "%d\n", ms.HeapInuse), 0o600)
+			_ = os.Rename(cc.HeapFile+".tmp", cc.HeapFile)
+		}
+	}()
 	if err := k.Start(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "child kubelet:", err)
 		return 1
@@ -164,13 +196,23 @@ func statusKB(pid int, key string) int {
 }
 
 // BenchmarkKubeletRSS runs the kubelet as its own process with 50 running
-// pods and reports its resident memory (MB). Run with -benchtime=1x.
+// pods and reports its memory (MB): RSS, anonymous, PSS and private from
+// smaps_rollup, Go heap in use; and the private memory of one shim, "self"
+// re-executing the (100 MB) test binary, "shim" the seven-shim binary.
+// Run with -benchtime=1x.
 func BenchmarkKubeletRSS(b *testing.B) {
+	b.Run("self", func(b *testing.B) { kubeletRSS(b, "") })
+	b.Run("shim", func(b *testing.B) { kubeletRSS(b, dedicatedShim(b)) })
+}
+
+func kubeletRSS(b *testing.B, shim string) {
 	c := newCluster(b)
 	c.stopKubelet() // the in-process one; a child process takes over node-1
 	ctx := context.Background()
 	cc := childConfig{Host: c.rest.Host, CAData: c.rest.CAData, CertData: c.rest.CertData, KeyData: c.rest.KeyData,
-		BearerToken: c.rest.BearerToken, PodCIDR: c.cidr, RootDir: filepath.Join(b.TempDir(), "child"), ImageDir: c.images.Dir()}
+		BearerToken: c.rest.BearerToken, PodCIDR: c.cidr, RootDir: filepath.Join(b.TempDir(), "child"), ImageDir: c.images.Dir(),
+		HeapFile: filepath.Join(b.TempDir(), "heap"), ShimBinary: shim}
+	b.Setenv("SEVEN_TEST_HEAP_FILE", cc.HeapFile)
 	data, _ := json.Marshal(cc)
 	cfgPath := filepath.Join(b.TempDir(), "child.json")
 	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
@@ -207,17 +249,55 @@ func BenchmarkKubeletRSS(b *testing.B) {
 	time.Sleep(5 * time.Second)
 	b.ReportMetric(float64(rssKB(cmd.Process.Pid))/1024, "kubelet-RSS-MB")
 	b.ReportMetric(float64(statusKB(cmd.Process.Pid, "RssAnon:"))/1024, "kubelet-anon-MB")
-	shims, private := shimMemory()
+	roll := smapsRollup(cmd.Process.Pid)
+	b.ReportMetric(float64(roll["Pss:"])/1024, "kubelet-PSS-MB")
+	b.ReportMetric(float64(roll["Private_Clean:"]+roll["Private_Dirty:"])/1024, "kubelet-private-MB")
+	if heap, err := childHeap(cmd.Process.Pid); err == nil {
+		b.ReportMetric(float64(heap)/(1<<20), "kubelet-heap-inuse-MB")
+	}
+	shims, private := shimMemory(cc.RootDir)
 	if shims > 0 {
 		b.ReportMetric(float64(private)/1024/float64(shims), "shim-private-MB")
 	}
 	b.ReportMetric(float64(rssKB(os.Getpid()))/1024, "apiserver+test-RSS-MB")
 }
 
-// shimMemory counts the running shims and sums their private memory (kB,
+// smapsRollup reads the kB figures of /proc/<pid>/smaps_rollup.
+func smapsRollup(pid int) map[string]int {
+	out := map[string]int{}
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 3 && f[2] == "kB" {
+			out[f[0]], _ = strconv.Atoi(f[1])
+		}
+	}
+	return out
+}
+
+// childHeap asks the child kubelet (SIGUSR1) to write its Go heap in use
+// to a file next to its config, and reads it.
+func childHeap(pid int) (uint64, error) {
+	path := os.Getenv("SEVEN_TEST_HEAP_FILE")
+	if path == "" {
+		return 0, fmt.Errorf("no heap file")
+	}
+	_ = os.Remove(path)
+	if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
+		return 0, err
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if b, err := os.ReadFile(path); err == nil && len(b) > 0 && b[len(b)-1] == '\n' {
+			return strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("child wrote no heap figure")
+}
+
+// shimMemory counts the running shims of the kubelet over root and sums their private memory (kB,
 // from smaps_rollup: what each one really costs, its binary's pages being
 // shared).
-func shimMemory() (n, privateKB int) {
+func shimMemory(root string) (n, privateKB int) {
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -225,7 +305,7 @@ func shimMemory() (n, privateKB int) {
 			continue
 		}
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if !strings.Contains(string(cmdline), "__seven-shim") {
+		if !strings.Contains(string(cmdline), "__seven-shim") || !strings.Contains(string(cmdline), root) {
 			continue
 		}
 		n++

@@ -6,7 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -32,7 +35,37 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	fixturetest.Cleanup()
+	if shimDir != "" {
+		os.RemoveAll(shimDir)
+	}
 	os.Exit(code)
+}
+
+var (
+	shimOnce sync.Once
+	shimDir  string
+	shimPath string
+	shimErr  error
+)
+
+// dedicatedShim builds the seven-shim binary once per test process.
+func dedicatedShim(tb testing.TB) string {
+	tb.Helper()
+	shimOnce.Do(func() {
+		if shimDir, shimErr = os.MkdirTemp("", "seven-shim-"); shimErr != nil {
+			return
+		}
+		shimPath = filepath.Join(shimDir, krt.ShimBinary)
+		cmd := exec.Command("go", "build", "-o", shimPath, "./runtime/seven-shim")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			shimErr = fmt.Errorf("%w: %s", err, out)
+		}
+	})
+	if shimErr != nil {
+		tb.Fatalf("build seven-shim: %v", shimErr)
+	}
+	return shimPath
 }
 
 // cluster is an API server with one kubelet.
@@ -40,9 +73,13 @@ type cluster struct {
 	t      testing.TB
 	rest   *rest.Config
 	client kubernetes.Interface
-	images *image.Store
-	cidr   string
-	root   string
+	// shim is the kubelet's ShimBinary ("" = the test binary).
+	shim string
+	// kubeletClient and eventClient are the kubelet's (default: client).
+	kubeletClient, eventClient kubernetes.Interface
+	images                     *image.Store
+	cidr                       string
+	root                       string
 
 	mu     sync.Mutex
 	k      *Kubelet
@@ -63,7 +100,66 @@ func randomCIDR() string {
 	return fmt.Sprintf("127.%d.%d.0/24", 100+rand.IntN(150), rand.IntN(256))
 }
 
-func newCluster(t testing.TB) *cluster {
+func newCluster(t testing.TB) *cluster { return newClusterOpts(t, clusterOpts{}) }
+
+// clusterOpts tune the kubelet's client.
+type clusterOpts struct {
+	// QPS and Burst limit the kubelet's client as in a real kubelet (and
+	// `seven up`); 0 = unthrottled.
+	QPS   float32
+	Burst int
+	// SeparateEvents gives the kubelet's Events a client of their own, with
+	// the same limits.
+	SeparateEvents bool
+	// DedicatedShim runs containers under the seven-shim binary rather than
+	// the re-executed test binary.
+	DedicatedShim bool
+	// Writes, when set, counts the kubelet's API writes by "VERB resource".
+	Writes *requestCounter
+}
+
+// requestCounter counts requests by "VERB path-kind".
+type requestCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (r *requestCounter) RoundTrip(next http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if req.Method != http.MethodGet {
+			kind := "other"
+			switch p := req.URL.Path; {
+			case strings.HasSuffix(p, "/status") && strings.Contains(p, "/pods/"):
+				kind = "pods/status"
+			case strings.Contains(p, "/events"):
+				kind = "events"
+			case strings.Contains(p, "/leases"):
+				kind = "leases"
+			case strings.Contains(p, "/nodes"):
+				kind = "nodes"
+			}
+			r.mu.Lock()
+			if r.n == nil {
+				r.n = map[string]int{}
+			}
+			r.n[req.Method+" "+kind]++
+			r.mu.Unlock()
+		}
+		return next.RoundTrip(req)
+	})
+}
+
+func (r *requestCounter) get(key string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n[key]
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func newClusterOpts(t testing.TB, opts clusterOpts) *cluster {
 	t.Helper()
 	rc := apiservertest.Start(t)
 	client, err := kubernetes.NewForConfig(rc)
@@ -77,7 +173,28 @@ func newCluster(t testing.TB) *cluster {
 	if err := images.EnsureFixtures(fixturetest.Binary(t)); err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, rest: rc, client: client, images: images, cidr: randomCIDR(), root: t.TempDir()}
+	c := &cluster{t: t, rest: rc, client: client, kubeletClient: client, eventClient: client, images: images, cidr: randomCIDR(), root: t.TempDir()}
+	if opts.DedicatedShim {
+		c.shim = dedicatedShim(t)
+	}
+	if opts.QPS != 0 || opts.Writes != nil {
+		kc := rest.CopyConfig(rc)
+		if opts.QPS != 0 {
+			kc.QPS, kc.Burst = opts.QPS, opts.Burst
+		}
+		if opts.Writes != nil {
+			kc.Wrap(opts.Writes.RoundTrip)
+		}
+		if c.kubeletClient, err = kubernetes.NewForConfig(kc); err != nil {
+			t.Fatal(err)
+		}
+		c.eventClient = c.kubeletClient
+		if opts.SeparateEvents {
+			if c.eventClient, err = kubernetes.NewForConfig(kc); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	t.Cleanup(func() {
 		c.stopKubelet()
 		// Whatever a test left running goes now.
@@ -97,14 +214,16 @@ func newCluster(t testing.TB) *cluster {
 func (c *cluster) startKubelet() {
 	c.t.Helper()
 	k, err := New(Config{
-		Client:   c.client,
-		NodeName: "node-1",
-		PodCIDR:  c.cidr,
-		RootDir:  c.root,
-		Images:   c.images,
-		Timings:  timings.Fast(),
-		Logger:   testLogger(),
-		Labels:   map[string]string{"seven.dev/test": "yes"},
+		Client:      c.kubeletClient,
+		EventClient: c.eventClient,
+		ShimBinary:  c.shim,
+		NodeName:    "node-1",
+		PodCIDR:     c.cidr,
+		RootDir:     c.root,
+		Images:      c.images,
+		Timings:     timings.Fast(),
+		Logger:      testLogger(),
+		Labels:      map[string]string{"seven.dev/test": "yes"},
 	})
 	if err != nil {
 		c.t.Fatal(err)

@@ -40,8 +40,12 @@ const (
 
 // Config configures a kubelet.
 type Config struct {
-	Client   kubernetes.Interface
-	NodeName string
+	Client kubernetes.Interface
+	// EventClient records Events; default Client. Give it a client with its
+	// own rate limits (Kubernetes: --event-qps 50, --event-burst 100) so that
+	// a burst of Events never delays pod status writes.
+	EventClient kubernetes.Interface
+	NodeName    string
 	// PodCIDR is the range pod IPs come from; when empty the kubelet waits
 	// for the Node's spec.podCIDR. In loopback mode it lies in 127.0.0.0/8.
 	PodCIDR string
@@ -85,6 +89,9 @@ type Config struct {
 	// (for in-process clusters and tests). By default containers outlive the
 	// kubelet, to be adopted by the next one.
 	StopPodsOnExit bool
+	// ShimBinary is the container shim executable; default: seven-shim next
+	// to this executable, else this executable (see package runtime).
+	ShimBinary string
 	// Runtime overrides the process runtime (tests).
 	Runtime krt.Runtime
 	// Clock defaults to the real clock.
@@ -138,6 +145,9 @@ func New(cfg Config) (*Kubelet, error) {
 	}
 	if cfg.NodeName == "" {
 		return nil, errors.New("kubelet: NodeName is required")
+	}
+	if cfg.EventClient == nil {
+		cfg.EventClient = cfg.Client
 	}
 	if cfg.RootDir == "" {
 		return nil, errors.New("kubelet: RootDir is required")
@@ -201,7 +211,7 @@ func New(cfg Config) (*Kubelet, error) {
 		}
 	}
 	if cfg.Runtime == nil {
-		p, err := krt.New(krt.Config{Root: filepath.Join(cfg.RootDir, "runtime"), Logger: log})
+		p, err := krt.New(krt.Config{Root: filepath.Join(cfg.RootDir, "runtime"), Self: cfg.ShimBinary, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("kubelet: %w", err)
 		}
@@ -249,7 +259,7 @@ func (k *Kubelet) Start(ctx context.Context) error {
 		}
 	}
 	k.broadcaster = record.NewBroadcaster(record.WithContext(ctx))
-	k.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: k.cfg.Client.CoreV1().Events("")})
+	k.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: k.cfg.EventClient.CoreV1().Events("")})
 	k.recorder = k.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: k.cfg.NodeName})
 	defer k.broadcaster.Shutdown()
 

@@ -41,6 +41,12 @@ type podWorker struct {
 	volumesAt  time.Time
 	// ipOnNode: the pod IP is on the node's pod interface (routed mode).
 	ipOnNode bool
+	// written is the pod as returned by our last status write, and
+	// writtenFrom the resourceVersion that write was based on: while the
+	// informer still holds that version it lags behind our own write, and
+	// written is the fresher pod (no second write, no conflict).
+	written     *corev1.Pod
+	writtenFrom string
 }
 
 func (k *Kubelet) ensureWorker(uid types.UID, namespace, name string) {
@@ -123,6 +129,9 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (time.Duration, boo
 	if pod == nil {
 		return k.syncGone(ctx, w)
 	}
+	if w.written != nil && pod.ResourceVersion == w.writtenFrom {
+		pod = w.written
+	}
 	w.lastPod = pod
 
 	in := podsync.Input{
@@ -200,7 +209,7 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (time.Duration, boo
 	k.probes.forget(pod.UID, keep)
 	in.Probes = k.probeResults(in.Containers)
 	in.BackOff, in.StartFailures = w.backOff, w.failures
-	k.writeStatus(ctx, pod, podsync.Status(in))
+	k.writeStatus(ctx, w, pod, podsync.Status(in))
 	if pod.DeletionTimestamp != nil {
 		want(100 * time.Millisecond) // until every container is gone
 	}
@@ -611,7 +620,7 @@ func (k *Kubelet) cleanup(uid types.UID) {
 }
 
 // writeStatus writes the pod's status through pods/status when it changed.
-func (k *Kubelet) writeStatus(ctx context.Context, pod *corev1.Pod, status corev1.PodStatus) {
+func (k *Kubelet) writeStatus(ctx context.Context, w *podWorker, pod *corev1.Pod, status corev1.PodStatus) {
 	if apiequality.Semantic.DeepEqual(pod.Status, status) {
 		return
 	}
@@ -619,7 +628,10 @@ func (k *Kubelet) writeStatus(ctx context.Context, pod *corev1.Pod, status corev
 	cur := pod.DeepCopy()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cur.Status = status
-		_, err := pods.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		updated, err := pods.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		if err == nil {
+			w.written, w.writtenFrom = updated, cur.ResourceVersion
+		}
 		if apierrors.IsConflict(err) {
 			fresh, gerr := pods.Get(ctx, pod.Name, metav1.GetOptions{})
 			if gerr != nil {

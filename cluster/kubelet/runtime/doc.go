@@ -5,8 +5,14 @@
 //
 // # Process runtime
 //
-// Each container is started through a tiny supervisor, the shim: the kubelet
-// re-executes its own binary detached (setsid) as `<self> __seven-shim <dir>`.
+// Each container is started through a tiny supervisor, the shim, detached
+// (setsid) as `<shim> __seven-shim <dir>`. The shim executable is seven-shim
+// (package seven-shim: nothing but this package's shim, ~4 MB) when it is
+// installed next to the running binary, else the running binary itself,
+// re-executed. The dedicated binary matters: per container it costs about
+// 0.9 MB of private memory and 3.5 ms of CPU to start, against 3.4 MB and
+// 9 ms for a re-executed 100 MB seven binary (Go initialises every package
+// and dirties the data pages of the whole binary).
 // The shim starts the container process, records its pid and start time in
 // <dir>/state.json, copies its stdout and stderr into the container log file in
 // the CRI format (package crilog), waits for it, records the exit status, and

@@ -35,7 +35,8 @@ const (
 type Config struct {
 	// Root holds containers/<id>/ (state) and logs/ (CRI log files).
 	Root string
-	// Self is the executable started as the shim; default os.Executable().
+	// Self is the executable started as the shim: ShimBinary next to this
+	// executable when it is there, else os.Executable() (re-executed).
 	Self string
 	// Isolation is IsolationAuto, IsolationNamespaces or IsolationNone.
 	Isolation string
@@ -46,6 +47,10 @@ type Config struct {
 	CgroupRoot string
 	Logger     *slog.Logger
 }
+
+// ShimBinary is the name of the dedicated shim executable (package
+// seven-shim) looked for next to the running executable.
+const ShimBinary = "seven-shim"
 
 // Process runs each container as a real process under a shim.
 type Process struct {
@@ -103,6 +108,10 @@ func New(cfg Config) (*Process, error) {
 			return nil, fmt.Errorf("runtime: find own executable: %w", err)
 		}
 		cfg.Self = self
+		shim := filepath.Join(filepath.Dir(self), ShimBinary)
+		if st, err := os.Stat(shim); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			cfg.Self = shim
+		}
 	}
 	var isolate bool
 	switch cfg.Isolation {
@@ -127,6 +136,7 @@ func New(cfg Config) (*Process, error) {
 		exits:   make(chan string, 1024),
 		configs: map[string]*config{},
 	}
+	p.log.Debug("container shim", "path", p.self)
 	if cfg.CgroupRoot != "-" {
 		if cfg.CgroupRoot == "" {
 			cfg.CgroupRoot = "/sys/fs/cgroup"
@@ -140,6 +150,9 @@ func New(cfg Config) (*Process, error) {
 	}
 	return p, nil
 }
+
+// Shim is the executable started as each container's shim.
+func (p *Process) Shim() string { return p.self }
 
 // Isolated reports whether containers get their own namespaces and rootfs.
 func (p *Process) Isolated() bool { return p.isolate }

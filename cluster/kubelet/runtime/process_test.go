@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -459,5 +460,45 @@ func TestCgroupLimits(t *testing.T) {
 		if _, err := os.Stat(filepath.Dir(d)); !os.IsNotExist(err) {
 			t.Errorf("pod cgroup %s left behind", filepath.Dir(d))
 		}
+	}
+}
+
+// TestDedicatedShim runs a container under the seven-shim binary.
+func TestDedicatedShim(t *testing.T) {
+	shim := filepath.Join(t.TempDir(), ShimBinary)
+	cmd := exec.Command("go", "build", "-o", shim, "./seven-shim")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build seven-shim: %v\n%s", err, out)
+	}
+	p, err := New(Config{Root: t.TempDir(), Self: shim, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopAll(t, p) })
+	if p.Shim() != shim {
+		t.Fatalf("shim %s, want %s", p.Shim(), shim)
+	}
+	st, err := p.Start(context.Background(), spec(rootfs(t), "sleep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sh state
+	if err := readJSON(filepath.Join(p.dir(st.ID), "state.json"), &sh); err != nil {
+		t.Fatal(err)
+	}
+	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", sh.ShimPid)); err != nil || exe != shim {
+		t.Errorf("shim process runs %q (%v), want %s", exe, err, shim)
+	}
+	waitLog(t, st, "sleeping")
+	if err := p.Stop(context.Background(), st.ID, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ = p.Status(st.ID); st.Running() || st.ExitCode != 128+int(unix.SIGTERM) {
+		t.Errorf("after stop: %+v", st)
+	}
+	// Run without the shim arguments, it explains itself and fails.
+	if out, err := exec.Command(shim).CombinedOutput(); err == nil || !strings.Contains(string(out), "__seven-shim") {
+		t.Errorf("bare seven-shim: %v %s", err, out)
 	}
 }

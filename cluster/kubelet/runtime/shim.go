@@ -6,7 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
+	_ "runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -123,8 +123,8 @@ func runShim(dir string) int {
 	report("ok")
 	// The shim lives as long as the container: give back what start-up
 	// (package initialisation of a large binary) used.
-	debug.SetGCPercent(20)
-	debug.FreeOSMemory()
+	// debug.SetGCPercent(20)
+	// debug.FreeOSMemory()
 
 	w := crilog.NewWriter(logFile, nil)
 	var copies sync.WaitGroup
