@@ -13,7 +13,24 @@
 //   - env.go, volumes.go: container environment and volumes.
 //   - probes.go: liveness, readiness and startup probes; lifecycle handlers.
 //   - ipam.go: pod IPs from the node's podCIDR.
+//   - network.go: routed mode (package podnet does the netlink side): the
+//     podCIDR comes from the Node's spec.podCIDR, each pod IP goes on the
+//     node's seven0 interface, and a watch on every Node keeps a route to
+//     each other node's podCIDR via its InternalIP (resynced every
+//     NodeStatusUpdate period, which repairs routes lost with a link).
 //   - server.go, stats.go: the HTTPS kubelet API.
+//
+// API writes: one pods/status write per pod start (a sync that runs before
+// the informer has seen the kubelet's own write works from the pod that write
+// returned, so it neither writes again nor conflicts). Events go through
+// Config.EventClient, which should have rate limits of its own (as the
+// Kubernetes kubelet's --event-qps), so that a burst of Events never delays
+// status writes.
+//
+// Sub-packages: podsync (the pure decisions), runtime (containers as
+// processes, cgroup v1 and v2 limits; runtime/seven-shim is the small shim
+// binary), podnet (routed mode), crilog (CRI log files), stats (Summary API
+// types), acceptance (the acceptance through kubectl).
 //
 // POD_IP: Kubernetes does not inject it, and neither does Seven; the fixture
 // reads it, so manifests set it through the downward API
