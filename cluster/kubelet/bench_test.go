@@ -120,13 +120,15 @@ func podStartup(b *testing.B, gap time.Duration, opts clusterOpts) {
 const envChildKubelet = "SEVEN_TEST_CHILD_KUBELET"
 
 // childConfig is what a kubelet run as a separate process (for RSS
-// measurements) gets from its parent test.
+// measurements, or in a network namespace) gets from its parent test.
 type childConfig struct {
 	Host                       string
 	CAData, CertData, KeyData  []byte
 	BearerToken                string
 	PodCIDR, RootDir, ImageDir string
 	HeapFile, ShimBinary       string
+	// NodeName defaults to node-1; NodeIP and Mode to the kubelet's defaults.
+	NodeName, NodeIP, Mode string
 }
 
 // runChildKubelet runs a kubelet until SIGTERM (the test binary re-executed
@@ -153,8 +155,11 @@ func runChildKubelet() int {
 		fmt.Fprintln(os.Stderr, "child kubelet:", err)
 		return 1
 	}
-	k, err := New(Config{Client: client, NodeName: "node-1", PodCIDR: cc.PodCIDR, RootDir: cc.RootDir, Images: images, ShimBinary: cc.ShimBinary,
-		Timings: timings.Fast(), Logger: testLogger(), StopPodsOnExit: true})
+	if cc.NodeName == "" {
+		cc.NodeName = "node-1"
+	}
+	k, err := New(Config{Client: client, NodeName: cc.NodeName, NodeIP: cc.NodeIP, Mode: cc.Mode, PodCIDR: cc.PodCIDR, RootDir: cc.RootDir,
+		Images: images, ShimBinary: cc.ShimBinary, Timings: timings.Fast(), Logger: testLogger(), StopPodsOnExit: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child kubelet:", err)
 		return 1
@@ -165,6 +170,9 @@ func runChildKubelet() int {
 	signal.Notify(usr1, syscall.SIGUSR1)
 	go func() {
 		for range usr1 {
+			if cc.HeapFile == "" {
+				continue
+			}
 			var ms goruntime.MemStats
 			goruntime.ReadMemStats(&ms)
 			_ = os.WriteFile(cc.HeapFile+".tmp", fmt.Appendf(nil, "%d\n", ms.HeapInuse), 0o600)
