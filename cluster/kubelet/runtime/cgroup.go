@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // cgroupDriver makes a cgroup per container, with its limits. Two exist:
@@ -121,6 +122,7 @@ func openCgroupsV2(mount string) (*cgroupsV2, error) {
 	if err := enable(root); err != nil {
 		return nil, err
 	}
+	collectOrphans(root)
 	return &cgroupsV2{root: root}, nil
 }
 
@@ -236,6 +238,7 @@ func openCgroupsV1(mount string) (*cgroupsV1, error) {
 			return nil, fmt.Errorf("%s is not writable: %w", d.base, err)
 		}
 		*d.dst = root
+		collectOrphans(root)
 	}
 	return c, nil
 }
@@ -332,6 +335,37 @@ func removeCgroup(ref cgroupRef) {
 	for _, d := range dirs {
 		_ = os.Remove(d)
 		_ = os.Remove(filepath.Dir(d)) // fails while the pod has other containers
+	}
+}
+
+// orphanAge is how old an empty container cgroup must be before any runtime
+// removes it: a container's own cgroup is empty only for the moment between
+// its creation and the shim joining it, and after the container exited (its
+// OOM count is read by then).
+const orphanAge = time.Minute
+
+// collectOrphans removes the empty container cgroups and pod cgroups under
+// root (a seven/ directory) that were left by runtimes that did not stop
+// cleanly (a killed test process, a crashed kubelet). rmdir fails on a
+// cgroup that still has processes or children, so live ones stay.
+func collectOrphans(root string) {
+	pods, _ := filepath.Glob(filepath.Join(root, "pod*"))
+	now := time.Now()
+	for _, pod := range pods {
+		info, err := os.Stat(pod) // before its children go, which touches it
+		stale := err == nil && now.Sub(info.ModTime()) > orphanAge
+		entries, _ := os.ReadDir(pod)
+		for _, e := range entries {
+			if !e.IsDir() {
+				continue
+			}
+			if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > orphanAge {
+				_ = os.Remove(filepath.Join(pod, e.Name()))
+			}
+		}
+		if stale {
+			_ = os.Remove(pod)
+		}
 	}
 }
 

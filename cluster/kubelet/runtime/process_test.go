@@ -502,3 +502,37 @@ func TestDedicatedShim(t *testing.T) {
 		t.Errorf("bare seven-shim: %v %s", err, out)
 	}
 }
+
+func TestCollectOrphans(t *testing.T) {
+	root := t.TempDir() // plain directories stand for cgroups: rmdir semantics are the same
+	old := time.Now().Add(-2 * orphanAge)
+	mk := func(path string, mtime time.Time, file bool) {
+		t.Helper()
+		var err error
+		if file {
+			err = os.WriteFile(path, nil, 0o644)
+		} else {
+			err = os.MkdirAll(path, 0o755)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk(filepath.Join(root, "podgone", "c1"), old, false)         // orphan container
+	mk(filepath.Join(root, "podfresh", "c1"), time.Now(), false) // just created
+	mk(filepath.Join(root, "podbusy", "c1"), old, false)         // still holds a process
+	mk(filepath.Join(root, "podbusy", "c1", "cgroup.procs"), old, true)
+	for _, d := range []string{"podgone", "podfresh", "podbusy"} {
+		mk(filepath.Join(root, d), old, false)
+	}
+	collectOrphans(root)
+	for path, want := range map[string]bool{"podgone": false, "podfresh/c1": true, "podbusy/c1": true} {
+		_, err := os.Stat(filepath.Join(root, path))
+		if got := err == nil; got != want {
+			t.Errorf("%s exists = %v, want %v", path, got, want)
+		}
+	}
+}
