@@ -43,7 +43,7 @@ var Table = []Mutant{
 	{Name: mutation.SchedulerIgnoresMemory, Description: "the scheduler ignores memory requests", Kills: []string{"SC-1"}},
 	{Name: mutation.SchedulerIgnoresTaints, Description: "the scheduler ignores NoSchedule taints", Kills: []string{"SC-3"}},
 	{Name: mutation.KubeletNeverRestarts, Description: "the kubelet never restarts containers", Kills: []string{"SH-1", "SH-2"}},
-	{Name: mutation.EndpointsIncludeUnready, Description: "endpoints include unready pods", Kills: []string{"SH-4", "SD-1", "SD-3"}},
+	{Name: mutation.EndpointsIncludeUnready, Description: "endpoints include unready pods", Kills: []string{"SH-4", "SD-1", "SD-2", "SD-3"}},
 	{Name: mutation.DeploymentIgnoresMaxUnavailable, Description: "the deployment controller ignores maxUnavailable", Kills: []string{"RO-1", "RO-2"}},
 	{Name: mutation.NodeLifecycleNeverEvicts, Description: "the node lifecycle controller never evicts", Kills: []string{"SH-5", "SC-3", "PA-1"}},
 	{Name: mutation.ReplicaSetNeverReplaces, Description: "a ReplicaSet never replaces a lost pod", Kills: []string{"SH-3"}},

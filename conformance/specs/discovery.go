@@ -1,6 +1,7 @@
 package specs
 
 import (
+	"slices"
 	"context"
 	"fmt"
 	"sort"
@@ -139,6 +140,17 @@ var _ = framework.Guarantee("SD-3", sd3, framework.Core, caps("pods", "deploymen
 	expect.UpdateDeployment(ctx, f, "web", func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To[int32](3) })
 	pods = expect.PodsReady(ctx, f, "app=web", 3, f.Bound(f.PodStart()))
 	expect.EndpointsAre(ctx, f, "web", expect.PodIPs(pods), bound)
+
+	// Readiness: an unready pod's address moves to the not-ready endpoints
+	// and comes back when it is ready again.
+	unready := pods[1]
+	post(ctx, f, &unready, "/readyz/fail")
+	f.Await(ctx, "the unready pod's address leaves the ready endpoints", f.Bound(2*time.Second+f.Timings.EndpointsSyncDelay), func(ctx context.Context) (bool, string, error) {
+		ready, notReady, err := expect.EndpointIPs(ctx, f, "web")
+		return err == nil && !slices.Contains(ready, unready.Status.PodIP), fmt.Sprintf("ready=%v notReady=%v", ready, notReady), err
+	})
+	post(ctx, f, &unready, "/readyz/ok")
+	expect.EndpointsAre(ctx, f, "web", expect.PodIPs(pods), f.Bound(2*time.Second+f.Timings.EndpointsSyncDelay))
 
 	victim := pods[0]
 	f.NoError(f.Client.CoreV1().Pods(f.Namespace).Delete(ctx, victim.Name, metav1.DeleteOptions{}), "delete %s", victim.Name)
