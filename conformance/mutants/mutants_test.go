@@ -48,6 +48,13 @@ func TestMutants(t *testing.T) {
 			}
 			v := Judge(m, r)
 			verdicts = append(verdicts, v)
+			if !v.Killed || len(v.Collateral) > 0 {
+				for _, g := range r.Guarantees {
+					if g.Selected && g.Status != report.Pass && g.Status != report.Skip {
+						t.Logf("%s %s: %s", g.ID, g.Status, g.Reason)
+					}
+				}
+			}
 			if !v.Killed {
 				t.Errorf("mutant %s survived: %v did not fail", m.Name, v.Missed)
 			}
