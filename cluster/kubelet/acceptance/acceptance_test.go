@@ -103,6 +103,11 @@ spec:
 // TestAcceptance is the acceptance through kubectl against a local
 // cluster of two nodes: a Deployment of the fixture becomes 3/3 Ready, its
 // logs are served, and exec in one pod reaches another pod by its IP.
+//
+// Local clusters use fixed loopback ranges (node n: pods in 127.244.n.0/24),
+// so another local cluster running on the same host at the same time (a
+// conformance run) takes the same pod IPs: a fixture then cannot bind its IP
+// and the test fails.
 func TestAcceptance(t *testing.T) {
 	dir := t.TempDir()
 	c, err := local.New(local.Config{
@@ -152,7 +157,12 @@ func TestAcceptance(t *testing.T) {
 		t.Fatal(err)
 	}
 	must("apply", "-f", manifest)
-	must("rollout", "status", "deployment/web", "--timeout=60s")
+	if _, err := kubectl(t, kc, "rollout", "status", "deployment/web", "--timeout=60s"); err != nil {
+		pods, _ := kubectl(t, kc, "get", "pods", "-o", "wide")
+		desc, _ := kubectl(t, kc, "describe", "pods")
+		events, _ := kubectl(t, kc, "get", "events")
+		t.Fatalf("%v\npods:\n%s\n%s\nevents:\n%s", err, pods, desc, events)
+	}
 	step("rollout done")
 	eventually(t, 10*time.Second, func() (bool, string) {
 		out, err := kubectl(t, kc, "get", "deployment", "web", "--no-headers")
@@ -189,7 +199,7 @@ func TestAcceptance(t *testing.T) {
 	}
 	answer := must("exec", from.name, "--", "fixture", "get", "http://"+to.ip+":8080/")
 	if !strings.Contains(answer, to.name) || !strings.Contains(answer, "v1") {
-		t.Errorf("exec answer %q does not come from %s", answer, to.name)
+		t.Errorf("exec answer %q does not come from %s (another local cluster on this host using the same loopback pod IPs answers so)", answer, to.name)
 	}
 
 	step("logs and exec done")
