@@ -1,11 +1,14 @@
 package kubelet
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -21,6 +24,10 @@ type ipam struct {
 	mu     sync.Mutex
 	dir    string
 	prefix netip.Prefix
+	// busy, when set, lists addresses to pass over though free here
+	// (loopback mode: IPs some process on the host already has sockets on,
+	// such as another local cluster's pods in the same range).
+	busy func() map[netip.Addr]bool
 	byUID  map[string]netip.Addr
 	used   map[netip.Addr]string
 }
@@ -64,10 +71,14 @@ func (a *ipam) allocate(uid string) (string, error) {
 	if ip, ok := a.byUID[uid]; ok {
 		return ip.String(), nil
 	}
+	var busy map[netip.Addr]bool
+	if a.busy != nil {
+		busy = a.busy()
+	}
 	// .0 is the network, .1 the node's gateway address; the last is broadcast.
 	ip := a.prefix.Addr().Next().Next()
 	for ; a.prefix.Contains(ip); ip = ip.Next() {
-		if _, taken := a.used[ip]; taken || !a.prefix.Contains(ip.Next()) {
+		if _, taken := a.used[ip]; taken || busy[ip] || !a.prefix.Contains(ip.Next()) {
 			continue
 		}
 		if err := os.WriteFile(filepath.Join(a.dir, ip.String()), []byte(uid), 0o644); err != nil {
@@ -112,4 +123,42 @@ func (a *ipam) release(uid string) string {
 	delete(a.byUID, uid)
 	delete(a.used, ip)
 	return ip.String()
+}
+
+// hostSocketIPs lists the IPv4 addresses that sockets of this network
+// namespace are bound to (/proc/net/tcp and udp), wildcard excepted.
+func hostSocketIPs() map[netip.Addr]bool {
+	out := map[netip.Addr]bool{}
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/udp"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fields := strings.Fields(line)
+			if len(fields) < 2 {
+				continue
+			}
+			if ip, ok := parseProcNetAddr(fields[1]); ok && !ip.IsUnspecified() {
+				out[ip] = true
+			}
+		}
+	}
+	return out
+}
+
+// parseProcNetAddr parses "0100007F:1F90" (an IPv4 address in host byte
+// order on little-endian machines, then the port).
+func parseProcNetAddr(s string) (netip.Addr, bool) {
+	hexIP, _, ok := strings.Cut(s, ":")
+	if !ok || len(hexIP) != 8 {
+		return netip.Addr{}, false
+	}
+	v, err := strconv.ParseUint(hexIP, 16, 32)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	var b [4]byte
+	binary.NativeEndian.PutUint32(b[:], uint32(v))
+	return netip.AddrFrom4(b), true
 }

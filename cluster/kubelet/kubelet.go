@@ -242,7 +242,7 @@ func New(cfg Config) (*Kubelet, error) {
 		k.netDirty = make(chan struct{}, 1)
 	}
 	if cfg.PodCIDR != "" {
-		if k.ipam, err = newIPAM(filepath.Join(cfg.RootDir, "ipam"), cfg.PodCIDR); err != nil {
+		if k.ipam, err = k.newIPAM(cfg.PodCIDR); err != nil {
 			return nil, fmt.Errorf("kubelet: %w", err)
 		}
 	}
@@ -541,6 +541,14 @@ func (k *Kubelet) services(namespace string) []*corev1.Service {
 
 func (k *Kubelet) podDir(uid types.UID) string {
 	return filepath.Join(k.cfg.RootDir, "pods", string(uid))
+}
+
+func (k *Kubelet) newIPAM(cidr string) (*ipam, error) {
+	a, err := newIPAM(filepath.Join(k.cfg.RootDir, "ipam"), cidr)
+	if err == nil && k.cfg.Mode == ModeLoopback {
+		a.busy = hostSocketIPs
+	}
+	return a, err
 }
 
 func klogRef(pod *corev1.Pod) string { return pod.Namespace + "/" + pod.Name }

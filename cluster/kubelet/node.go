@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	goruntime "runtime"
 	"strconv"
 	"strings"
@@ -195,7 +194,7 @@ func (k *Kubelet) setNode(n *corev1.Node) {
 	if !needCIDR {
 		return
 	}
-	a, err := newIPAM(filepath.Join(k.cfg.RootDir, "ipam"), n.Spec.PodCIDR)
+	a, err := k.newIPAM(n.Spec.PodCIDR)
 	if err != nil {
 		k.log.Error("unusable podCIDR", "err", err, "podCIDR", n.Spec.PodCIDR)
 		return

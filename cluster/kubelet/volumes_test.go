@@ -1,6 +1,8 @@
 package kubelet
 
 import (
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -104,4 +106,40 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestIPAMPassesOverBusyIPs: in loopback mode an IP that some process on the
+// host already has a socket on (another local cluster's pod) is not handed out.
+func TestIPAMPassesOverBusyIPs(t *testing.T) {
+	cidr := netip.MustParsePrefix(randomCIDR())
+	taken := cidr.Addr().Next().Next() // the first the allocator would give
+	l, err := net.Listen("tcp", net.JoinHostPort(taken.String(), "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if !hostSocketIPs()[taken] {
+		t.Fatalf("hostSocketIPs misses %s", taken)
+	}
+	a, err := newIPAM(t.TempDir(), cidr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.busy = hostSocketIPs
+	if ip, err := a.allocate("a"); err != nil || ip != taken.Next().String() {
+		t.Errorf("allocated %s %v, want %s (the one after the busy %s)", ip, err, taken.Next(), taken)
+	}
+}
+
+func TestParseProcNetAddr(t *testing.T) {
+	for in, want := range map[string]string{"0100007F:1F90": "127.0.0.1", "00000000:0016": "0.0.0.0", "0202F47F:0050": "127.244.2.2"} {
+		if got, ok := parseProcNetAddr(in); !ok || got.String() != want {
+			t.Errorf("%s: %v %v, want %s", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"", "zz", "0100007F", "00000000000000000000000001000000:0050"} {
+		if _, ok := parseProcNetAddr(bad); ok {
+			t.Errorf("%q parsed", bad)
+		}
+	}
 }
