@@ -77,14 +77,14 @@ func TestCLI(t *testing.T) {
 	}
 
 	// The fault hook protocol: ACTION NODE after the command.
-	if out, _, err = run(t, "fault", "--name", name, "pause-node", "node-2-0"); err != nil {
+	if out, _, err = run(t, "fault", "--name", name, "pause-node", "node-2"); err != nil {
 		t.Fatalf("fault: %v", err)
 	}
 	out, _, _ = run(t, "list")
 	if !strings.Contains(out, name+"-node-2=paused") {
 		t.Errorf("list does not show the paused node:\n%s", out)
 	}
-	if _, _, err = run(t, "fault", "--name", name, "unpause-node", "node-2-0"); err != nil {
+	if _, _, err = run(t, "fault", "--name", name, "unpause-node", "node-2"); err != nil {
 		t.Fatal(err)
 	}
 	var unsupported docker.UnsupportedError

@@ -419,7 +419,7 @@ func (c *Cluster) runNode(ctx context.Context, s nodeSpec, kubeconfig []byte) er
 	opts := append(c.containerOptions(s.Hostname, RoleNode, s.IP, []string{s.Name, s.Hostname}, LabelNode, s.Name),
 		testcontainers.WithCmd(nodeCommand(s)...),
 		testcontainers.WithFiles(testcontainers.ContainerFile{Reader: bytes.NewReader(kubeconfig), ContainerFilePath: nodeKubeconfig, FileMode: 0o600}),
-		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { hc.CapAdd = nodeCaps(s.Mode) }),
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { nodeSecurity(s.Mode, hc) }),
 	)
 	if _, err := testcontainers.Run(ctx, c.image, opts...); err != nil {
 		return fmt.Errorf("run node %s: %w", s.Name, err)

@@ -24,8 +24,10 @@
 // image cannot be pulled on machines without a registry, and clean-up is this
 // package's job.
 //
-// Nodes: the node command is chosen in one place (node.go). Until `seven node`
-// (kubelet, proxy, DNS in routed mode) exists, each node container runs
-// `seven hollow-nodes --count 1`, an API-only node that heartbeats its Lease,
-// so the harness and its faults can be exercised end to end.
+// Nodes: what a node container runs is chosen in one place (nodeCommand in
+// layout.go) by NodeMode. NodeKubelet (the default) runs `seven kubelet
+// --mode routed`: real pods, pod IPs from the node's podCIDR routed between
+// node containers, but no service proxy or DNS. NodeRouted runs `seven node`
+// (kubelet, proxy and DNS) once that command exists; NodeHollow runs `seven
+// hollow-nodes --count 1`, an API-only node that only heartbeats.
 package docker

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/moby/moby/api/types/container"
+
 	"github.com/project-seven/seven/cluster/hollow"
 )
 
@@ -141,6 +143,15 @@ func nodeName(m NodeMode, i int) string {
 // nodeCommand is the one place that says what a node container runs.
 func nodeCommand(s nodeSpec) []string {
 	switch s.Mode {
+	case NodeKubelet:
+		return []string{"kubelet",
+			"--kubeconfig", nodeKubeconfig,
+			"--node-name", s.Name,
+			"--node-ip", s.IP.String(),
+			"--mode", "routed",
+			"--fixture-binary", fixturePath,
+			"--timings", s.Timings,
+		}
 	case NodeRouted:
 		return []string{"node",
 			"--kubeconfig", nodeKubeconfig,
@@ -159,10 +170,22 @@ func nodeCommand(s nodeSpec) []string {
 	}
 }
 
-// nodeCaps are the Linux capabilities a node container gets: NET_ADMIN for
-// routes, addresses and packet-drop partitions (`seven netfault`), NET_RAW
-// for probes that ping.
-func nodeCaps(NodeMode) []string { return []string{"NET_ADMIN", "NET_RAW"} }
+// nodeSecurity sets what a node container may do. Every node gets NET_ADMIN
+// (routes, addresses, packet-drop partitions through `seven netfault`) and
+// NET_RAW. Nodes that run pods also create mount and UTS namespaces and mount
+// an overlay root and a fresh /proc per container: SYS_ADMIN, without
+// Docker's seccomp and AppArmor profiles, and without its masked and
+// read-only /proc paths (the kernel refuses a new procfs while parts of /proc
+// are over-mounted). That is less than --privileged: no host devices.
+func nodeSecurity(m NodeMode, hc *container.HostConfig) {
+	hc.CapAdd = []string{"NET_ADMIN", "NET_RAW"}
+	if m == NodeHollow {
+		return
+	}
+	hc.CapAdd = append(hc.CapAdd, "SYS_ADMIN")
+	hc.SecurityOpt = []string{"seccomp=unconfined", "apparmor=unconfined"}
+	hc.MaskedPaths, hc.ReadonlyPaths = []string{}, []string{}
+}
 
 // controlPlaneCommand is what the control-plane container runs.
 func controlPlaneCommand(l layout, cluster, preset string) []string {

@@ -24,6 +24,9 @@ const (
 	// NodeRouted runs `seven node --mode routed`: kubelet, proxy and DNS, pod
 	// IPs from the node's podCIDR routed between node containers (NET_ADMIN).
 	NodeRouted NodeMode = "routed"
+	// NodeKubelet runs `seven kubelet --mode routed`: real pods with routed
+	// pod IPs, but no service proxy or DNS (the stop-gap until `seven node`).
+	NodeKubelet NodeMode = "kubelet"
 )
 
 // Config is a cluster's configuration. Build it with options (NewCluster) or
@@ -40,7 +43,7 @@ type Config struct {
 	Nodes int
 	// TimingsPreset is "fast" (default) or "kubernetes".
 	TimingsPreset string
-	// NodeMode is what node containers run; default NodeHollow.
+	// NodeMode is what node containers run; default NodeKubelet.
 	NodeMode NodeMode
 	// Image is a node image to use as is; empty builds (or reuses) one from
 	// Binaries with EnsureImage.
@@ -120,7 +123,7 @@ func DefaultConfig() Config {
 		ControlPlanes:  1,
 		Nodes:          1,
 		TimingsPreset:  timings.PresetFast,
-		NodeMode:       NodeHollow,
+		NodeMode:       NodeKubelet,
 		StartupTimeout: 2 * time.Minute,
 	}
 }
@@ -154,10 +157,10 @@ func (c *Config) validate() error {
 	}
 	switch c.NodeMode {
 	case "":
-		c.NodeMode = NodeHollow
-	case NodeHollow, NodeRouted:
+		c.NodeMode = NodeKubelet
+	case NodeHollow, NodeRouted, NodeKubelet:
 	default:
-		return fmt.Errorf("node mode %q: want %q or %q", c.NodeMode, NodeHollow, NodeRouted)
+		return fmt.Errorf("node mode %q: want %q, %q or %q", c.NodeMode, NodeHollow, NodeKubelet, NodeRouted)
 	}
 	switch c.Partition {
 	case "":

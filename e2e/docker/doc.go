@@ -7,7 +7,8 @@
 //
 //	go test ./e2e/docker/
 //
-// Until `seven node` exists the node containers run hollow nodes (API-only),
-// so the target declares no Pods capability and the specs that need running
-// pods (partition guarantees included) are reported as skipped.
+// The node containers run `seven kubelet` (real pods, routed pod IPs) but no
+// service proxy or DNS until `seven node` exists, so the guarantees needing
+// service-proxy or dns are reported as skipped. SEVEN_DOCKER_NODE_MODE picks
+// another mode (hollow, routed).
 package docker
