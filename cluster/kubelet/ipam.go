@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // ipam hands out pod IPs from the node's podCIDR. Allocations are files
@@ -27,9 +28,9 @@ type ipam struct {
 	// busy, when set, lists addresses to pass over though free here
 	// (loopback mode: IPs some process on the host already has sockets on,
 	// such as another local cluster's pods in the same range).
-	busy func() map[netip.Addr]bool
-	byUID  map[string]netip.Addr
-	used   map[netip.Addr]string
+	busy  func() map[netip.Addr]bool
+	byUID map[string]netip.Addr
+	used  map[netip.Addr]string
 }
 
 var errNoIPs = errors.New("no free pod IPs in the node's podCIDR")
@@ -66,14 +67,17 @@ func newIPAM(dir, cidr string) (*ipam, error) {
 
 // allocate returns uid's IP, allocating one on first call.
 func (a *ipam) allocate(uid string) (string, error) {
+	if ip := a.lookup(uid); ip != "" {
+		return ip, nil
+	}
+	var busy map[netip.Addr]bool
+	if a.busy != nil {
+		busy = a.busy() // outside the lock: it may read /proc
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if ip, ok := a.byUID[uid]; ok {
 		return ip.String(), nil
-	}
-	var busy map[netip.Addr]bool
-	if a.busy != nil {
-		busy = a.busy()
 	}
 	// .0 is the network, .1 the node's gateway address; the last is broadcast.
 	ip := a.prefix.Addr().Next().Next()
@@ -123,6 +127,26 @@ func (a *ipam) release(uid string) string {
 	delete(a.byUID, uid)
 	delete(a.used, ip)
 	return ip.String()
+}
+
+// socketIPCache caches hostSocketIPs: reading /proc/net/tcp walks the
+// kernel's whole socket hash table (milliseconds), too slow for every pod of
+// a burst.
+type socketIPCache struct {
+	mu   sync.Mutex
+	at   time.Time
+	ips  map[netip.Addr]bool
+	ttl  time.Duration
+	read func() map[netip.Addr]bool
+}
+
+func (c *socketIPCache) get() map[netip.Addr]bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ips == nil || time.Since(c.at) > c.ttl {
+		c.ips, c.at = c.read(), time.Now()
+	}
+	return c.ips
 }
 
 // hostSocketIPs lists the IPv4 addresses that sockets of this network

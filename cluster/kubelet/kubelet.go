@@ -546,7 +546,7 @@ func (k *Kubelet) podDir(uid types.UID) string {
 func (k *Kubelet) newIPAM(cidr string) (*ipam, error) {
 	a, err := newIPAM(filepath.Join(k.cfg.RootDir, "ipam"), cidr)
 	if err == nil && k.cfg.Mode == ModeLoopback {
-		a.busy = hostSocketIPs
+		a.busy = (&socketIPCache{ttl: time.Second, read: hostSocketIPs}).get
 	}
 	return a, err
 }
