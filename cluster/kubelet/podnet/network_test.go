@@ -242,3 +242,18 @@ func TestTeardown(t *testing.T) {
 		t.Errorf("after teardown: ips %v routes %v err %v", ips, routes, err)
 	}
 }
+
+func TestDefaultIP(t *testing.T) {
+	a, b := twoNodes(t)
+	run(t, "-n", strings.TrimPrefix(a.nsPath, "/var/run/netns/"), "route", "add", "default", "via", b.ip)
+	var got netip.Addr
+	if err := inNS(t, a.nsPath, func() (err error) {
+		got, err = DefaultIP()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != a.ip {
+		t.Errorf("DefaultIP = %s, want %s", got, a.ip)
+	}
+}
