@@ -536,3 +536,33 @@ func TestCollectOrphans(t *testing.T) {
 		}
 	}
 }
+
+// TestCPULimit: a spinning container limited to 100m gets about a tenth of a
+// CPU (never more than the quota allows, with slack for the first period).
+func TestCPULimit(t *testing.T) {
+	p := newRuntime(t, IsolationAuto)
+	if !p.CgroupsEnabled() {
+		t.Skip("no writable cgroup hierarchy here: limits are not enforced")
+	}
+	s := spec(rootfs(t), "spin")
+	s.Resources.CPULimitMilli = 100
+	st, err := p.Start(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, st, "spinning")
+	before, err := p.Stats(st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // a measurement over wall time: nothing to await
+	after, err := p.Stats(st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := time.Duration(after.CPUUsageNanos - before.CPUUsageNanos)
+	wall := after.Time.Sub(before.Time)
+	if limit := wall/10 + 60*time.Millisecond; used > limit {
+		t.Errorf("used %v of CPU in %v with a 100m limit (at most %v)", used, wall, limit)
+	}
+}

@@ -14,7 +14,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Println("usage: app echo|exit|env|hostname|cat|sleep|trap|hog")
+		fmt.Println("usage: app echo|exit|env|hostname|cat|sleep|trap|spin|hog")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -50,6 +50,11 @@ func main() {
 		signal.Ignore(syscall.SIGTERM)
 		fmt.Println("trapping")
 		time.Sleep(time.Hour)
+	case "spin": // burn CPU until killed
+		fmt.Println("spinning")
+		for n := 0; ; n++ {
+			_ = n
+		}
 	case "hog": // allocate N MiB and touch it
 		n, _ := strconv.Atoi(os.Args[2])
 		var keep [][]byte
