@@ -483,6 +483,11 @@ func (c *Cluster) checkRunning(ctx context.Context, name string) error {
 	if st != nil && (st.Status == container.StateExited || st.Status == container.StateDead) {
 		return fmt.Errorf("container %s exited with code %d: %s", name, st.ExitCode, c.tail(ctx, name, 20))
 	}
+	// The control plane restarts on failure; one restart under load is
+	// tolerated, a crash loop is not.
+	if res.Container.RestartCount >= 3 {
+		return fmt.Errorf("container %s restarted %d times: %s", name, res.Container.RestartCount, c.tail(ctx, name, 20))
+	}
 	return nil
 }
 
