@@ -14,9 +14,11 @@
 //     the cluster's label (containers, network, volumes), ExportLogs;
 //   - faults (faults.go): stop/start, SIGKILL, pause/unpause a node container,
 //     partition a node by disconnecting it from the cluster network (its IP is
-//     kept on reconnect), heal, restart the control plane. *Cluster satisfies
-//     the conformance suite's target.Faults as is;
-//   - the `seven cluster create|delete|list` commands (cli.go).
+//     kept on reconnect) or by dropping its packets to chosen peers inside its
+//     network namespace (drop.go, `seven netfault`, package netfault), heal,
+//     restart the control plane. *Cluster satisfies the conformance suite's
+//     target.Faults as is (dockertarget registers the "docker" target);
+//   - the `seven cluster create|delete|list|kubeconfig|fault` commands (cli.go).
 //
 // Every container and network carries the label LabelCluster=<name>, so
 // clusters are found again (Attach, List, Delete) by a later process and leak
