@@ -11,9 +11,10 @@ export TESTCONTAINERS_RYUK_DISABLED := true
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## build the static binaries bin/seven and bin/fixture
+build: ## build the static binaries bin/seven, bin/seven-shim and bin/fixture
 	$(GO) build -o $(BIN)/seven ./cmd/seven
 	$(GO) build -o $(BIN)/fixture ./cmd/fixture
+	$(GO) build -o $(BIN)/seven-shim ./cluster/kubelet/runtime/seven-shim
 
 up: build ## run a local cluster (kubeconfig in .seven/kubeconfig)
 	$(BIN)/seven up --data-dir .seven

@@ -16,11 +16,11 @@ import (
 // addDNSService publishes the cluster DNS the Kubernetes way: Service
 // kube-system/kube-dns at the cluster DNS IP, whose endpoint is the local
 // DNS server. Pods' resolv.conf names the ClusterIP and the proxy forwards.
-func addDNSService(ctx context.Context, client kubernetes.Interface, serverIP string) error {
+func addDNSService(ctx context.Context, client kubernetes.Interface, clusterIP, serverIP string) error {
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "kube-dns", Namespace: "kube-system", Labels: map[string]string{"k8s-app": "kube-dns"}},
 		Spec: corev1.ServiceSpec{
-			ClusterIP: clusterDNSIP,
+			ClusterIP: clusterIP,
 			Ports: []corev1.ServicePort{
 				{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromInt32(53)},
 				{Name: "dns-tcp", Port: 53, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(53)},

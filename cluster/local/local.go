@@ -58,6 +58,7 @@ type Config struct {
 // Cluster is a running local cluster.
 type Cluster struct {
 	nodes   *nodes // nil without local nodes
+	slot    slot   // loopback ranges, held while the cluster exists
 	cfg     Config
 	timings timings.Timings
 	api     *apiserver.Server
@@ -90,9 +91,6 @@ func New(cfg Config) (*Cluster, error) {
 			return nil, fmt.Errorf("local: cannot disable %q: not a component (scheduler, controller-manager, kubelet, proxy, dns, or a controller: %v)", d, manager.Names())
 		}
 	}
-	if cfg.ServiceClusterIPRange == "" && cfg.Nodes > 0 {
-		cfg.ServiceClusterIPRange = loopbackServiceRange
-	}
 	if cfg.FixtureBinary == "" && cfg.Nodes > 0 {
 		if exe, err := os.Executable(); err == nil {
 			cfg.FixtureBinary = filepath.Join(filepath.Dir(exe), "fixture")
@@ -108,6 +106,18 @@ func New(cfg Config) (*Cluster, error) {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	cfg.DataDir = abs
+	var sl slot
+	if cfg.Nodes > 0 {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+		if sl, err = takeSlot(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		if cfg.ServiceClusterIPRange == "" {
+			cfg.ServiceClusterIPRange = sl.serviceRange()
+		}
+	}
 	api, err := apiserver.New(apiserver.Config{
 		DataDir:               filepath.Join(cfg.DataDir, "control-plane"),
 		Address:               cfg.Address,
@@ -118,9 +128,10 @@ func New(cfg Config) (*Cluster, error) {
 		Logger:                cfg.Logger,
 	})
 	if err != nil {
+		sl.release()
 		return nil, err
 	}
-	return &Cluster{cfg: cfg, timings: t, api: api, ready: make(chan struct{})}, nil
+	return &Cluster{cfg: cfg, timings: t, api: api, slot: sl, ready: make(chan struct{})}, nil
 }
 
 // Ready is closed once the API server serves and the kubeconfig is written.
@@ -145,6 +156,7 @@ func (c *Cluster) disabled(name string) bool {
 
 // Start runs the cluster until ctx ends.
 func (c *Cluster) Start(ctx context.Context) error {
+	defer c.slot.release()
 	if err := os.MkdirAll(c.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
@@ -181,8 +193,8 @@ func (c *Cluster) Start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		host, _, _ := net.SplitHostPort(dnsListen)
-		if err := addDNSService(ctx, kubernetes.NewForConfigOrDie(admin), host); err != nil {
+		host, _, _ := net.SplitHostPort(c.slot.dnsListen())
+		if err := addDNSService(ctx, kubernetes.NewForConfigOrDie(admin), c.slot.clusterDNSIP(), host); err != nil {
 			return err
 		}
 	}
@@ -273,7 +285,7 @@ func (c *Cluster) components() (component.Group, error) {
 	if c.cfg.Nodes > 0 && !c.disabled("proxy") {
 		var ips []string
 		for i := 0; i < c.cfg.Nodes; i++ {
-			ips = append(ips, nodeIP(i))
+			ips = append(ips, c.slot.nodeIP(i))
 		}
 		// One proxy serves every local node: they share the host's loopback,
 		// so per-node proxies would contend for the same ClusterIPs.
@@ -285,7 +297,7 @@ func (c *Cluster) components() (component.Group, error) {
 		group = append(group, component.Named{Name: "proxy", Component: p})
 	}
 	if c.cfg.Nodes > 0 && !c.disabled("dns") {
-		d, err := dns.New(dns.Config{Client: client, Listen: dnsListen, Timings: c.timings,
+		d, err := dns.New(dns.Config{Client: client, Listen: c.slot.dnsListen(), Timings: c.timings,
 			Logger: c.cfg.Logger.With("component", "dns")})
 		if err != nil {
 			return nil, err
@@ -302,35 +314,26 @@ func (c *Cluster) components() (component.Group, error) {
 	return group, nil
 }
 
-// Loopback addressing of local nodes: node n (from 1) has the node IP
-// 127.1.0.n and the pod range 127.244.n.0/24; Services get ClusterIPs from
-// 127.10.0.0/16. Everything is local traffic, so no privileges are needed.
-// Cluster DNS: the kube-dns Service's ClusterIP, served by the proxy, whose
-// one endpoint is the DNS server's own address.
-const (
-	loopbackServiceRange = "127.10.0.0/16"
-	clusterDNSIP         = "127.10.0.10"
-	dnsListen            = "127.0.0.10:53"
-)
-
-func nodeIP(i int) string   { return fmt.Sprintf("127.1.0.%d", i+1) }
-func podCIDR(i int) string  { return fmt.Sprintf("127.244.%d.0/24", i+1) }
-func nodeName(i int) string { return fmt.Sprintf("node-%d", i) }
-
 // kubelet builds local node i, dialling the API server through dial.
 func (c *Cluster) kubelet(admin *rest.Config, i int, dial func(context.Context, string, string) (net.Conn, error)) (component.Component, error) {
 	client, err := nodeClient(admin, dial)
 	if err != nil {
 		return nil, err
 	}
+	// Events have their own rate limits, apart from status writes, as in Kubernetes.
+	events, err := nodeClient(admin, dial)
+	if err != nil {
+		return nil, err
+	}
 	return kubelet.New(kubelet.Config{
 		Client:         client,
+		EventClient:    events,
 		NodeName:       nodeName(i),
-		NodeIP:         nodeIP(i),
-		PodCIDR:        podCIDR(i),
+		NodeIP:         c.slot.nodeIP(i),
+		PodCIDR:        c.slot.podCIDR(i),
 		RootDir:        filepath.Join(c.cfg.DataDir, "nodes", nodeName(i)),
 		FixtureBinary:  c.cfg.FixtureBinary,
-		ClusterDNS:     []string{clusterDNSIP},
+		ClusterDNS:     []string{c.slot.clusterDNSIP()},
 		Timings:        c.timings,
 		Logger:         c.cfg.Logger.With("component", "kubelet", "node", nodeName(i)),
 		StopPodsOnExit: true,

@@ -144,7 +144,7 @@ func runKubelet(ctx context.Context, args []string) error {
 	cf.register(fs)
 	host, _ := os.Hostname()
 	nodeName := fs.String("node-name", host, "name of the Node to register")
-	nodeIP := fs.String("node-ip", "127.0.0.1", "the node's InternalIP, where the kubelet API listens")
+	nodeIP := fs.String("node-ip", "", "the node's InternalIP, where the kubelet API listens (default: 127.0.0.1 in loopback mode, the default route's address in routed mode)")
 	podCIDR := fs.String("pod-cidr", "", "range of pod IPs (default: the Node's spec.podCIDR)")
 	rootDir := fs.String("root-dir", "/var/lib/seven/kubelet", "state, logs, volumes and images")
 	port := fs.Int("port", 10250, "kubelet API port (0 picks a free port)")
@@ -155,6 +155,10 @@ func runKubelet(ctx context.Context, args []string) error {
 	memory := fs.String("node-memory", "", "memory capacity (default: the machine's)")
 	pods := fs.Int("node-pods", 110, "pod capacity")
 	mode := fs.String("mode", kubelet.ModeLoopback, "networking: loopback or routed")
+	device := fs.String("network-device", "seven0", "routed mode: the interface that holds the pod IPs")
+	shim := fs.String("shim", "", "the container shim binary (default: seven-shim next to seven, else seven itself)")
+	eventQPS := fs.Float64("event-qps", 50, "rate limit of event writes, apart from status writes")
+	eventBurst := fs.Int("event-burst", 100, "burst of event writes")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -168,8 +172,18 @@ func runKubelet(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	ecfg := rest.CopyConfig(c.cfg)
+	ecfg.QPS, ecfg.Burst = float32(*eventQPS), *eventBurst
+	events, err := kubernetes.NewForConfig(ecfg)
+	if err != nil {
+		return err
+	}
+	if *nodeIP == "" && *mode == kubelet.ModeLoopback {
+		*nodeIP = "127.0.0.1"
+	}
 	kc := kubelet.Config{
-		Client: client, NodeName: *nodeName, NodeIP: *nodeIP, PodCIDR: *podCIDR, RootDir: *rootDir,
+		Client: client, EventClient: events, NetworkDevice: *device, ShimBinary: *shim,
+		NodeName: *nodeName, NodeIP: *nodeIP, PodCIDR: *podCIDR, RootDir: *rootDir,
 		ServerPort: *port, FixtureBinary: *fixture, ClusterDomain: *clusterDomain, Pods: *pods, Mode: *mode,
 		Timings: c.timings, Logger: c.log,
 	}

@@ -213,7 +213,7 @@ var _ = framework.Guarantee("SC-3", sc3, framework.Core, caps("pods", "node-life
 	f.NoError(err, "get before")
 	Expect(b.DeletionTimestamp).To(BeNil(), "NoSchedule does not evict running pods")
 
-	taint(ctx, f, node, corev1.Taint{Key: key + "-evict", Value: "x", Effect: corev1.TaintEffectNoExecute})
+	taint(ctx, f, node, corev1.Taint{Key: key, Value: "x", Effect: corev1.TaintEffectNoExecute})
 	expect.PodEvicted(ctx, f, "before", "evicted by the NoExecute taint", f.Bound(f.Timings.NodeMonitorPeriod))
 	f.Hold(ctx, "the pod tolerating NoExecute keeps running", f.Env.Limits.Quiet, func(ctx context.Context) (bool, string, error) {
 		p, err := f.Client.CoreV1().Pods(f.Namespace).Get(ctx, "tolerates-noexecute", metav1.GetOptions{})
