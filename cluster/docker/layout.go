@@ -158,6 +158,7 @@ func nodeCommand(s nodeSpec) []string {
 			"--node-name", s.Name,
 			"--node-ip", s.IP.String(),
 			"--mode", "routed",
+			"--fixture-binary", fixturePath,
 			"--timings", s.Timings,
 		}
 	default:

@@ -43,7 +43,7 @@ type Config struct {
 	Nodes int
 	// TimingsPreset is "fast" (default) or "kubernetes".
 	TimingsPreset string
-	// NodeMode is what node containers run; default NodeKubelet.
+	// NodeMode is what node containers run; default NodeRouted.
 	NodeMode NodeMode
 	// Image is a node image to use as is; empty builds (or reuses) one from
 	// Binaries with EnsureImage.
@@ -123,7 +123,7 @@ func DefaultConfig() Config {
 		ControlPlanes:  1,
 		Nodes:          1,
 		TimingsPreset:  timings.PresetFast,
-		NodeMode:       NodeKubelet,
+		NodeMode:       NodeRouted,
 		StartupTimeout: 2 * time.Minute,
 	}
 }
@@ -157,7 +157,7 @@ func (c *Config) validate() error {
 	}
 	switch c.NodeMode {
 	case "":
-		c.NodeMode = NodeKubelet
+		c.NodeMode = NodeRouted
 	case NodeHollow, NodeRouted, NodeKubelet:
 	default:
 		return fmt.Errorf("node mode %q: want %q, %q or %q", c.NodeMode, NodeHollow, NodeKubelet, NodeRouted)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 
@@ -16,8 +17,10 @@ import (
 
 	"github.com/project-seven/seven/cluster/component"
 	"github.com/project-seven/seven/cluster/controllers/manager"
+	"github.com/project-seven/seven/cluster/dns"
 	"github.com/project-seven/seven/cluster/hollow"
 	"github.com/project-seven/seven/cluster/kubelet"
+	"github.com/project-seven/seven/cluster/proxy"
 	"github.com/project-seven/seven/cluster/scheduler"
 	"github.com/project-seven/seven/cluster/timings"
 )
@@ -138,71 +141,134 @@ func runHollowNodes(ctx context.Context, args []string) error {
 	return h.Start(ctx)
 }
 
-func runKubelet(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("seven kubelet", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+// kubeletFlags are the flags of a node agent (seven kubelet, seven node).
+type kubeletFlags struct {
+	clientFlags
+	nodeName, nodeIP, podCIDR, rootDir, fixture, clusterDNS, clusterDomain string
+	cpu, memory, mode, device, shim                                        string
+	port, pods, eventBurst                                                 int
+	eventQPS                                                               float64
+}
+
+func (kf *kubeletFlags) register(fs *flag.FlagSet) {
+	kf.clientFlags.register(fs)
 	host, _ := os.Hostname()
-	nodeName := fs.String("node-name", host, "name of the Node to register")
-	nodeIP := fs.String("node-ip", "", "the node's InternalIP, where the kubelet API listens (default: 127.0.0.1 in loopback mode, the default route's address in routed mode)")
-	podCIDR := fs.String("pod-cidr", "", "range of pod IPs (default: the Node's spec.podCIDR)")
-	rootDir := fs.String("root-dir", "/var/lib/seven/kubelet", "state, logs, volumes and images")
-	port := fs.Int("port", 10250, "kubelet API port (0 picks a free port)")
-	fixture := fs.String("fixture-binary", "", "the fixture workload binary from which the seven.local/fixture images are built")
-	clusterDNS := fs.String("cluster-dns", "", "comma-separated DNS server IPs for pods (dnsPolicy ClusterFirst)")
-	clusterDomain := fs.String("cluster-domain", "cluster.local", "the cluster's DNS domain")
-	cpu := fs.String("node-cpu", "", "CPU capacity (default: the machine's)")
-	memory := fs.String("node-memory", "", "memory capacity (default: the machine's)")
-	pods := fs.Int("node-pods", 110, "pod capacity")
-	mode := fs.String("mode", kubelet.ModeLoopback, "networking: loopback or routed")
-	device := fs.String("network-device", "seven0", "routed mode: the interface that holds the pod IPs")
-	shim := fs.String("shim", "", "the container shim binary (default: seven-shim next to seven, else seven itself)")
-	eventQPS := fs.Float64("event-qps", 50, "rate limit of event writes, apart from status writes")
-	eventBurst := fs.Int("event-burst", 100, "burst of event writes")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	c, err := cf.setup()
-	if err != nil {
-		return err
-	}
+	fs.StringVar(&kf.nodeName, "node-name", host, "name of the Node to register")
+	fs.StringVar(&kf.nodeIP, "node-ip", "", "the node's InternalIP, where the kubelet API listens (default: 127.0.0.1 in loopback mode, the default route's address in routed mode)")
+	fs.StringVar(&kf.podCIDR, "pod-cidr", "", "range of pod IPs (default: the Node's spec.podCIDR)")
+	fs.StringVar(&kf.rootDir, "root-dir", "/var/lib/seven/kubelet", "state, logs, volumes and images")
+	fs.IntVar(&kf.port, "port", 10250, "kubelet API port (0 picks a free port)")
+	fs.StringVar(&kf.fixture, "fixture-binary", "", "the fixture workload binary from which the seven.local/fixture images are built")
+	fs.StringVar(&kf.clusterDNS, "cluster-dns", "", "comma-separated DNS server IPs for pods (dnsPolicy ClusterFirst)")
+	fs.StringVar(&kf.clusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
+	fs.StringVar(&kf.cpu, "node-cpu", "", "CPU capacity (default: the machine's)")
+	fs.StringVar(&kf.memory, "node-memory", "", "memory capacity (default: the machine's)")
+	fs.IntVar(&kf.pods, "node-pods", 110, "pod capacity")
+	fs.StringVar(&kf.mode, "mode", kubelet.ModeLoopback, "networking: loopback or routed")
+	fs.StringVar(&kf.device, "network-device", "seven0", "routed mode: the interface that holds the pod IPs")
+	fs.StringVar(&kf.shim, "shim", "", "the container shim binary (default: seven-shim next to seven, else seven itself)")
+	fs.Float64Var(&kf.eventQPS, "event-qps", 50, "rate limit of event writes, apart from status writes")
+	fs.IntVar(&kf.eventBurst, "event-burst", 100, "burst of event writes")
+}
+
+// kubelet builds the node agent the flags describe.
+func (kf *kubeletFlags) kubelet(c *clientSetup) (*kubelet.Kubelet, error) {
 	cfg := rest.CopyConfig(c.cfg)
 	cfg.QPS, cfg.Burst = 50, 100
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ecfg := rest.CopyConfig(c.cfg)
-	ecfg.QPS, ecfg.Burst = float32(*eventQPS), *eventBurst
+	ecfg.QPS, ecfg.Burst = float32(kf.eventQPS), kf.eventBurst
 	events, err := kubernetes.NewForConfig(ecfg)
+	if err != nil {
+		return nil, err
+	}
+	if kf.nodeIP == "" && kf.mode == kubelet.ModeLoopback {
+		kf.nodeIP = "127.0.0.1"
+	}
+	kc := kubelet.Config{
+		Client: client, EventClient: events, NetworkDevice: kf.device, ShimBinary: kf.shim,
+		NodeName: kf.nodeName, NodeIP: kf.nodeIP, PodCIDR: kf.podCIDR, RootDir: kf.rootDir,
+		ServerPort: kf.port, FixtureBinary: kf.fixture, ClusterDomain: kf.clusterDomain, Pods: kf.pods, Mode: kf.mode,
+		Timings: c.timings, Logger: c.log,
+	}
+	if kf.clusterDNS != "" {
+		kc.ClusterDNS = strings.Split(kf.clusterDNS, ",")
+	}
+	if kf.cpu != "" {
+		if kc.CPU, err = resource.ParseQuantity(kf.cpu); err != nil {
+			return nil, fmt.Errorf("--node-cpu: %w", err)
+		}
+	}
+	if kf.memory != "" {
+		if kc.Memory, err = resource.ParseQuantity(kf.memory); err != nil {
+			return nil, fmt.Errorf("--node-memory: %w", err)
+		}
+	}
+	return kubelet.New(kc)
+}
+
+func runKubelet(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("seven kubelet", flag.ContinueOnError)
+	var kf kubeletFlags
+	kf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c, err := kf.setup()
 	if err != nil {
 		return err
 	}
-	if *nodeIP == "" && *mode == kubelet.ModeLoopback {
-		*nodeIP = "127.0.0.1"
-	}
-	kc := kubelet.Config{
-		Client: client, EventClient: events, NetworkDevice: *device, ShimBinary: *shim,
-		NodeName: *nodeName, NodeIP: *nodeIP, PodCIDR: *podCIDR, RootDir: *rootDir,
-		ServerPort: *port, FixtureBinary: *fixture, ClusterDomain: *clusterDomain, Pods: *pods, Mode: *mode,
-		Timings: c.timings, Logger: c.log,
-	}
-	if *clusterDNS != "" {
-		kc.ClusterDNS = strings.Split(*clusterDNS, ",")
-	}
-	if *cpu != "" {
-		if kc.CPU, err = resource.ParseQuantity(*cpu); err != nil {
-			return fmt.Errorf("--node-cpu: %w", err)
-		}
-	}
-	if *memory != "" {
-		if kc.Memory, err = resource.ParseQuantity(*memory); err != nil {
-			return fmt.Errorf("--node-memory: %w", err)
-		}
-	}
-	k, err := kubelet.New(kc)
+	k, err := kf.kubelet(c)
 	if err != nil {
 		return err
 	}
 	return k.Start(ctx)
+}
+
+// runNode runs what a node container runs: the kubelet, the service proxy
+// and a DNS server on the node's own IP, which the node's pods use as their
+// nameserver (a node-local DNS, so no Service is needed to reach it).
+func runNode(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("seven node", flag.ContinueOnError)
+	var kf kubeletFlags
+	kf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if kf.nodeIP == "" {
+		return errors.New("--node-ip is required: the proxy's NodePorts and the node's DNS listen there")
+	}
+	c, err := kf.setup()
+	if err != nil {
+		return err
+	}
+	if kf.clusterDNS == "" {
+		kf.clusterDNS = kf.nodeIP
+	}
+	k, err := kf.kubelet(c)
+	if err != nil {
+		return err
+	}
+	mode := proxy.ModeLoopback
+	if kf.mode == kubelet.ModeRouted {
+		mode = proxy.ModeRouted
+	}
+	p, err := proxy.New(proxy.Config{Client: c.client, NodeName: kf.nodeName, NodeIPs: []string{kf.nodeIP}, Mode: mode,
+		Timings: c.timings, Logger: c.log.With("component", "proxy")})
+	if err != nil {
+		return err
+	}
+	d, err := dns.New(dns.Config{Client: c.client, Listen: net.JoinHostPort(kf.nodeIP, "53"), Domain: kf.clusterDomain,
+		Timings: c.timings, Logger: c.log.With("component", "dns")})
+	if err != nil {
+		return err
+	}
+	return component.Group{
+		{Name: "kubelet", Component: k},
+		{Name: "proxy", Component: p},
+		{Name: "dns", Component: d},
+	}.Start(ctx)
 }

@@ -4,11 +4,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/project-seven/seven/cluster/docker"
+	_ "github.com/project-seven/seven/cluster/docker/dockertarget" // the docker conformance target
+	"github.com/project-seven/seven/cluster/docker/netfault"
 	kruntime "github.com/project-seven/seven/cluster/kubelet/runtime"
 	"github.com/project-seven/seven/conformance"
 )
@@ -26,6 +30,9 @@ func commands() []command {
 		{"apiserver", "run the API server (embedded etcd by default, or --etcd-servers)", runAPIServer},
 		{"scheduler", "run the scheduler (leader-elected)", runScheduler},
 		{"controller-manager", "run the controllers (leader-elected)", runControllerManager},
+		{"node", "run a node: kubelet, service proxy and node-local DNS (the grouping inside a node container)", runNode},
+		{"cluster", "clusters in Docker containers: create, delete, list, kubeconfig, fault", runCluster},
+		{"netfault", "drop packets to or from IPv4 ranges in this network namespace (fault injection)", runNetfault},
 		{"kubelet", "run a node agent: registers the Node and runs its pods as real processes", runKubelet},
 		{"hollow-nodes", "register API-only nodes that report their pods running, for scale work", runHollowNodes},
 		{"version", "print the version", runVersion},
@@ -68,4 +75,18 @@ func main() {
 
 func runConformance(ctx context.Context, args []string) error {
 	return conformance.Main(ctx, args, os.Stdout, os.Stderr)
+}
+
+func runCluster(ctx context.Context, args []string) error {
+	err := docker.Main(ctx, args, os.Stdout, os.Stderr)
+	var unsupported docker.UnsupportedError
+	if errors.As(err, &unsupported) {
+		fmt.Fprintf(os.Stderr, "seven cluster: %v\n", err)
+		os.Exit(3) // the fault-hook convention for "unsupported"
+	}
+	return err
+}
+
+func runNetfault(ctx context.Context, args []string) error {
+	return netfault.Main(ctx, args, os.Stdout, os.Stderr)
 }
