@@ -88,6 +88,11 @@ var _ = framework.Guarantee("PA-1", pa1, framework.Core, caps("pods", "multi-nod
 	})
 }, Serial)
 
+// watchReconnect bounds how long a healed node's kubelet takes to see its
+// pods again: client-go's reflectors (in every kubelet, Kubernetes' too)
+// retry a broken watch with an exponential back-off capped at 30 s.
+const watchReconnect = 30 * time.Second
+
 var _ = framework.Guarantee("PA-2", pa2, framework.Core, caps("pods", "node-lifecycle", "partition"), func(ctx context.Context, f *framework.F) {
 	node := expect.SchedulableNodes(ctx, f, 1)[0].Name
 	sel := pinLabel(ctx, f, node)
@@ -110,7 +115,7 @@ var _ = framework.Guarantee("PA-2", pa2, framework.Core, caps("pods", "node-life
 	})
 	heal(ctx)
 	expect.NodeReady(ctx, f, node, corev1.ConditionTrue, f.Bound(f.Timings.NodeMonitorGracePeriod))
-	after := expect.PodMatches(ctx, f, "survivor", "reported Running and Ready again", f.Bound(f.Timings.NodeStatusUpdate), func(p *corev1.Pod) bool {
+	after := expect.PodMatches(ctx, f, "survivor", "reported Running and Ready again", f.Bound(f.Timings.NodeStatusUpdate+watchReconnect), func(p *corev1.Pod) bool {
 		return p.Status.Phase == corev1.PodRunning && expect.PodReady(p)
 	})
 	cs := after.Status.ContainerStatuses[0]
