@@ -50,7 +50,9 @@ type Limits struct {
 	// Poll is how often conditions are checked; default 200ms.
 	Poll time.Duration
 	// Quiet is how long a spec watches for something that must not happen
-	// (a paused rollout progressing, a repelled pod being placed); default 5s.
+	// (a paused rollout progressing, a repelled pod being placed); default
+	// 3s: a component that does the forbidden thing does it within
+	// milliseconds of the event that triggers it.
 	Quiet time.Duration
 }
 
@@ -63,7 +65,7 @@ func (l Limits) WithDefaults() Limits {
 		l.Slack = 10 * time.Second
 	}
 	if l.Quiet == 0 {
-		l.Quiet = 5 * time.Second
+		l.Quiet = 3 * time.Second
 	}
 	if l.Poll == 0 {
 		l.Poll = 200 * time.Millisecond
