@@ -46,7 +46,7 @@ var Table = []Mutant{
 	{Name: mutation.EndpointsIncludeUnready, Description: "endpoints include unready pods", Kills: []string{"SH-4", "SD-1", "SD-2", "SD-3"}},
 	{Name: mutation.DeploymentIgnoresMaxUnavailable, Description: "the deployment controller ignores maxUnavailable", Kills: []string{"RO-1", "RO-2"}},
 	{Name: mutation.NodeLifecycleNeverEvicts, Description: "the node lifecycle controller never evicts", Kills: []string{"SH-5", "SC-3", "PA-1"}},
-	{Name: mutation.ReplicaSetNeverReplaces, Description: "a ReplicaSet never replaces a lost pod", Kills: []string{"SH-3"}},
+	{Name: mutation.ReplicaSetNeverReplaces, Description: "a ReplicaSet never replaces a lost pod", Kills: []string{"SH-3", "SH-5"}},
 }
 
 // Lookup finds a mutant by name.
