@@ -25,6 +25,9 @@ conformance: build ## run the core conformance profile against the embedded refe
 mutants: ## prove the suite's power: each broken variant of the reference fails its guarantee
 	SEVEN_REQUIRE_MUTANTS=1 $(GO) test -tags seven_mutants ./conformance/mutants -run TestMutants -count=1 -v -timeout 30m
 
+e2e: ## the conformance suite on every target: in-process and in Docker containers
+	SEVEN_E2E=1 $(GO) test -count=1 -p 1 -timeout 40m ./e2e/...
+
 test: ## run the unit and integration tests
 	$(GO) test -count=1 ./...
 
@@ -34,6 +37,10 @@ bench: ## run the benchmarks (the figures quoted in the issue notes)
 	$(GO) test -run '^$$' -bench BenchmarkEndToEnd -benchtime 1x -count 1 -timeout 15m ./cluster/scheduler/
 	$(GO) test -run '^$$' -bench BenchmarkDeployment100 -benchtime 2x -count 1 ./cluster/controllers/deployment/
 	$(GO) test -run '^$$' -bench . -count 1 ./cluster/image/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./cluster/kubelet/
+	$(GO) test -run '^$$' -bench Proxy -benchtime 3000x -count 1 ./cluster/proxy/
+	$(GO) test -run '^$$' -bench Server -benchtime 5000x -count 1 ./cluster/dns/
+	$(GO) test -run '^$$' -bench Boot -benchtime 5x -count 1 ./cluster/docker/
 
 verify: ## gofmt, go vet, golangci-lint, go mod tidy and generated files are clean
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: run gofmt -w"; exit 1; }
@@ -42,4 +49,4 @@ verify: ## gofmt, go vet, golangci-lint, go mod tidy and generated files are cle
 	$(GO) mod tidy -diff
 	$(GO) test ./conformance/specs -run TestCatalogue -count=1
 
-.PHONY: help build up conformance mutants test bench verify
+.PHONY: help build up conformance mutants e2e test bench verify
