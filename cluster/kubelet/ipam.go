@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -151,9 +152,19 @@ func (c *socketIPCache) get() map[netip.Addr]bool {
 
 // hostSocketIPs lists the IPv4 addresses that sockets of this network
 // namespace are bound to (/proc/net/tcp and udp), wildcard excepted.
+//
+// It reads /proc/thread-self/net on a locked thread: /proc/net shows the
+// namespace of the process's main thread, which need not be ours (a test
+// that switched a thread's namespace can leave the main thread there).
 func hostSocketIPs() map[netip.Addr]bool {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	dir := "/proc/thread-self/net"
+	if _, err := os.Stat(dir); err != nil {
+		dir = "/proc/net"
+	}
 	out := map[netip.Addr]bool{}
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/udp"} {
+	for _, f := range []string{dir + "/tcp", dir + "/udp"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			continue

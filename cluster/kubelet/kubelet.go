@@ -526,7 +526,26 @@ func (k *Kubelet) allocatable() corev1.ResourceList {
 	}
 }
 
+// services are the Services whose variables a starting pod gets: those of
+// its namespace and default/kubernetes. They are read from the API, not the
+// informer, so a Service created just before the pod is never missed (the
+// guarantee is "the Services that exist when the pod starts"); the informer
+// is the fallback when the API cannot be reached.
 func (k *Kubelet) services(namespace string) []*corev1.Service {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if list, err := k.cfg.Client.CoreV1().Services(namespace).List(ctx, metav1.ListOptions{}); err == nil {
+		out := make([]*corev1.Service, 0, len(list.Items)+1)
+		for i := range list.Items {
+			out = append(out, &list.Items[i])
+		}
+		if namespace != "default" {
+			if s, err := k.cfg.Client.CoreV1().Services("default").Get(ctx, "kubernetes", metav1.GetOptions{}); err == nil {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
 	if k.svcLister == nil {
 		return nil
 	}
