@@ -611,16 +611,16 @@ func TestBadInput(t *testing.T) {
 		code                   int
 		reason                 string
 	}{
-		{"malformed json", "POST", "/api/v1/namespaces/"+ns+"/configmaps", "application/json", []byte(`{"kind":`), 400, "BadRequest"},
-		{"malformed yaml", "POST", "/api/v1/namespaces/"+ns+"/configmaps", "application/yaml", []byte("a: [b"), 400, "BadRequest"},
-		{"malformed protobuf", "POST", "/api/v1/namespaces/"+ns+"/configmaps", "application/vnd.kubernetes.protobuf", []byte("k8s\x00\xff\xff"), 400, "BadRequest"},
-		{"too large", "POST", "/api/v1/namespaces/"+ns+"/configmaps", "application/json", bytes.Repeat([]byte(" "), 3<<20+10), 413, "RequestEntityTooLarge"},
-		{"unknown resource", "GET", "/api/v1/namespaces/"+ns+"/widgets", "", nil, 404, "NotFound"},
+		{"malformed json", "POST", "/api/v1/namespaces/" + ns + "/configmaps", "application/json", []byte(`{"kind":`), 400, "BadRequest"},
+		{"malformed yaml", "POST", "/api/v1/namespaces/" + ns + "/configmaps", "application/yaml", []byte("a: [b"), 400, "BadRequest"},
+		{"malformed protobuf", "POST", "/api/v1/namespaces/" + ns + "/configmaps", "application/vnd.kubernetes.protobuf", []byte("k8s\x00\xff\xff"), 400, "BadRequest"},
+		{"too large", "POST", "/api/v1/namespaces/" + ns + "/configmaps", "application/json", bytes.Repeat([]byte(" "), 3<<20+10), 413, "RequestEntityTooLarge"},
+		{"unknown resource", "GET", "/api/v1/namespaces/" + ns + "/widgets", "", nil, 404, "NotFound"},
 		{"unknown group", "GET", "/apis/example.com/v1/things", "", nil, 404, "NotFound"},
-		{"namespace mismatch", "POST", "/api/v1/namespaces/"+ns+"/configmaps", "application/json", cm("kube-system"), 400, "BadRequest"},
-		{"unsupported media type", "POST", "/api/v1/namespaces/"+ns+"/configmaps", "text/plain", cm(ns), 415, "UnsupportedMediaType"},
-		{"wrong kind", "POST", "/api/v1/namespaces/"+ns+"/configmaps", "application/json", []byte(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}`), 400, "BadRequest"},
-		{"unknown field strict", "POST", "/api/v1/namespaces/"+ns+"/configmaps?fieldValidation=Strict", "application/json", []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"dta":{}}`), 400, "BadRequest"},
+		{"namespace mismatch", "POST", "/api/v1/namespaces/" + ns + "/configmaps", "application/json", cm("kube-system"), 400, "BadRequest"},
+		{"unsupported media type", "POST", "/api/v1/namespaces/" + ns + "/configmaps", "text/plain", cm(ns), 415, "UnsupportedMediaType"},
+		{"wrong kind", "POST", "/api/v1/namespaces/" + ns + "/configmaps", "application/json", []byte(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}`), 400, "BadRequest"},
+		{"unknown field strict", "POST", "/api/v1/namespaces/" + ns + "/configmaps?fieldValidation=Strict", "application/json", []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"dta":{}}`), 400, "BadRequest"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

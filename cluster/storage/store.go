@@ -350,3 +350,12 @@ func (s *Store) event(ev *clientv3.Event, newObj func() runtime.Object) (Event, 
 	e.Object = newObj()
 	return e, s.decode(ev.Kv.Value, ev.Kv.ModRevision, e.Object)
 }
+
+// CompactAll discards all history before the current revision.
+func (s *Store) CompactAll(ctx context.Context) (int64, error) {
+	rev, err := s.Revision(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return rev, s.Compact(ctx, rev)
+}

@@ -139,6 +139,7 @@ func Capabilities(mode docker.NodeMode, nodes int) target.Capabilities {
 			caps[c] = true
 		}
 	}
+	caps[target.Compaction] = true // Cluster.Compact, through seven etcd-compact
 	if nodes > 0 {
 		caps[target.StopNode], caps[target.Partition] = true, true
 	}
