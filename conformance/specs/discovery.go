@@ -1,9 +1,9 @@
 package specs
 
 import (
-	"slices"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
