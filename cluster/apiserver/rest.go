@@ -711,20 +711,26 @@ func (s *Server) deleteOptions(r *http.Request, data []byte) (*metav1.DeleteOpti
 	return opts, nil
 }
 
-func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req request) {
+// readDelete negotiates the answer's encoding and reads DeleteOptions; on
+// failure it has answered and returns ok=false.
+func (s *Server) readDelete(w http.ResponseWriter, r *http.Request) (output, *metav1.DeleteOptions, bool) {
 	out, err := s.codecs.negotiate(r)
-	if err != nil {
-		s.codecs.writeError(w, r, err)
-		return
+	if err == nil {
+		var data []byte
+		if data, err = body(r); err == nil {
+			var opts *metav1.DeleteOptions
+			if opts, err = s.deleteOptions(r, data); err == nil {
+				return out, opts, true
+			}
+		}
 	}
-	data, err := body(r)
-	if err != nil {
-		s.codecs.writeError(w, r, err)
-		return
-	}
-	opts, err := s.deleteOptions(r, data)
-	if err != nil {
-		s.codecs.writeError(w, r, err)
+	s.codecs.writeError(w, r, err)
+	return output{}, nil, false
+}
+
+func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req request) {
+	out, opts, ok := s.readDelete(w, r)
+	if !ok {
 		return
 	}
 	obj, err := s.delete(r.Context(), req, opts)
@@ -879,19 +885,8 @@ func without(fs []string, f string) []string {
 }
 
 func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, req request) {
-	out, err := s.codecs.negotiate(r)
-	if err != nil {
-		s.codecs.writeError(w, r, err)
-		return
-	}
-	data, err := body(r)
-	if err != nil {
-		s.codecs.writeError(w, r, err)
-		return
-	}
-	opts, err := s.deleteOptions(r, data)
-	if err != nil {
-		s.codecs.writeError(w, r, err)
+	out, opts, ok := s.readDelete(w, r)
+	if !ok {
 		return
 	}
 	lopts, err := listOptions(r)
