@@ -23,13 +23,13 @@ import (
 	"github.com/project-seven/seven/fixtures/fixturetest"
 )
 
-func start(t *testing.T, cfg local.Config) *kubernetes.Clientset {
+func start(t testing.TB, cfg local.Config) *kubernetes.Clientset {
 	t.Helper()
 	_, cs := startCluster(t, cfg)
 	return cs
 }
 
-func startCluster(t *testing.T, cfg local.Config) (*local.Cluster, *kubernetes.Clientset) {
+func startCluster(t testing.TB, cfg local.Config) (*local.Cluster, *kubernetes.Clientset) {
 	t.Helper()
 	cfg.DataDir = t.TempDir()
 	cfg.Address = "127.0.0.1:0"
