@@ -36,6 +36,7 @@ bench: ## run the benchmarks (the figures quoted in the issue notes)
 	$(GO) test -run '^$$' -bench BenchmarkSchedule -benchtime 2000x -count 1 ./cluster/scheduler/
 	$(GO) test -run '^$$' -bench BenchmarkEndToEnd -benchtime 1x -count 1 -timeout 15m ./cluster/scheduler/
 	$(GO) test -run '^$$' -bench BenchmarkDeployment100 -benchtime 2x -count 1 ./cluster/controllers/deployment/
+	$(GO) test -run '^$$' -bench BenchmarkDeployment100On5Nodes -benchtime 1x -count 1 -timeout 10m ./cluster/local/
 	$(GO) test -run '^$$' -bench . -count 1 ./cluster/image/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./cluster/kubelet/
 	$(GO) test -run '^$$' -bench Proxy -benchtime 3000x -count 1 ./cluster/proxy/
