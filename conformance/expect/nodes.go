@@ -36,21 +36,42 @@ func Schedulable(n *corev1.Node) bool {
 	return true
 }
 
-// SchedulableNodes lists schedulable nodes sorted by name, failing the spec
-// (as a harness error) when fewer than min exist.
+// SchedulableNodes lists schedulable nodes sorted by name. Nodes recovering
+// from an earlier spec's fault get a node grace period to come back; fewer
+// than min after that is a harness error (the target is too small).
 func SchedulableNodes(ctx context.Context, f *framework.F, min int) []corev1.Node {
 	GinkgoHelper()
-	l, err := f.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	list := func(ctx context.Context) ([]corev1.Node, error) {
+		l, err := f.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		var out []corev1.Node
+		for _, n := range l.Items {
+			if Schedulable(&n) {
+				out = append(out, n)
+			}
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+		return out, nil
+	}
+	out, err := list(ctx)
 	if err != nil {
 		f.Broke("list nodes: %v", err)
 	}
-	var out []corev1.Node
-	for _, n := range l.Items {
-		if Schedulable(&n) {
-			out = append(out, n)
+	if len(out) >= min {
+		return out
+	}
+	deadline := time.Now().Add(f.Bound(f.Timings.NodeMonitorGracePeriod))
+	for len(out) < min && time.Now().Before(deadline) && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-time.After(f.Env.Limits.Poll):
+		}
+		if next, err := list(ctx); err == nil {
+			out = next
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	if len(out) < min {
 		f.Broke("the spec needs %d schedulable nodes, the cluster has %d", min, len(out))
 	}
