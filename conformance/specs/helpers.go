@@ -2,6 +2,8 @@ package specs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/project-seven/seven/conformance/expect"
 	"github.com/project-seven/seven/conformance/framework"
@@ -26,10 +29,22 @@ var (
 // selector that picks exactly that node; the label is removed after the spec.
 func pinLabel(ctx context.Context, f *framework.F, node string) map[string]string {
 	GinkgoHelper()
-	key := "conformance.seven.dev/" + f.Namespace
-	setNodeLabel(ctx, f, node, key, "yes")
+	// The value names the node, so that two nodes pinned by one spec get
+	// different selectors.
+	key, value := "conformance.seven.dev/"+f.Namespace, pinValue(node)
+	setNodeLabel(ctx, f, node, key, value)
 	DeferCleanup(func(ctx SpecContext) { removeNodeLabel(ctx, f, node, key) })
-	return map[string]string{key: "yes"}
+	return map[string]string{key: value}
+}
+
+// pinValue is a label value for a node name: the name itself when it is a
+// valid label value, else a short hash of it.
+func pinValue(node string) string {
+	if len(validation.IsValidLabelValue(node)) == 0 {
+		return node
+	}
+	sum := sha256.Sum256([]byte(node))
+	return "node-" + hex.EncodeToString(sum[:8])
 }
 
 func setNodeLabel(ctx context.Context, f *framework.F, node, key, value string) {

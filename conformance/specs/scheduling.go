@@ -155,14 +155,14 @@ var _ = framework.Guarantee("SC-2", sc2, framework.Core, podsOnly, func(ctx cont
 	nodes := expect.SchedulableNodes(ctx, f, 1)
 	target := nodes[len(nodes)-1].Name
 	sel := pinLabel(ctx, f, target)
-	var key string
-	for k := range sel {
-		key = k
+	var key, value string
+	for k, v := range sel {
+		key, value = k, v
 	}
 	expect.CreatePod(ctx, f, f.Pod("selector", framework.WithNodeSelector(sel)))
 	affinity := f.Pod("affinity")
 	affinity.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
-		NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{{Key: key, Operator: corev1.NodeSelectorOpIn, Values: []string{"yes"}}}}},
+		NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{{Key: key, Operator: corev1.NodeSelectorOpIn, Values: []string{value}}}}},
 	}}}
 	expect.CreatePod(ctx, f, affinity)
 	nowhere := f.Pod("nowhere", framework.WithNodeSelector(map[string]string{key: "no"}))
