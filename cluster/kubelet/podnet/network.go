@@ -13,39 +13,30 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultDevice is the node interface that holds the pod IPs.
-const DefaultDevice = "seven0"
-
 // RouteProtocol marks the routes Seven owns (rtm_protocol; any value above
 // the kernel's reserved ones is free for routing daemons).
 const RouteProtocol = netlink.RouteProtocol(77)
 
 // Config configures a Network.
 type Config struct {
-	// Device is the dummy interface for the pod IPs; default DefaultDevice.
-	Device string
 	// NetNS is the path of the network namespace to manage (for example
 	// /var/run/netns/x); empty means the current one.
 	NetNS  string
 	Logger *slog.Logger
 }
 
-// Network manages the pod IPs and pod routes of one node. It needs
+// Network manages the routes of one node to the other nodes' pods. It needs
 // CAP_NET_ADMIN. Methods are safe for concurrent use.
 type Network struct {
 	cfg Config
 	log *slog.Logger
 
-	mu   sync.Mutex
-	h    *netlink.Handle
-	link netlink.Link
+	mu sync.Mutex
+	h  *netlink.Handle
 }
 
-// New opens the namespace and makes sure the device exists and is up.
+// New opens the namespace.
 func New(cfg Config) (*Network, error) {
-	if cfg.Device == "" {
-		cfg.Device = DefaultDevice
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -64,50 +55,18 @@ func New(cfg Config) (*Network, error) {
 	if err != nil {
 		return nil, fmt.Errorf("podnet: netlink: %w", err)
 	}
-	n := &Network{cfg: cfg, log: cfg.Logger, h: h}
-	if err := n.ensureLink(); err != nil {
-		h.Close()
-		return nil, fmt.Errorf("podnet: %w", err)
-	}
-	return n, nil
+	return &Network{cfg: cfg, log: cfg.Logger, h: h}, nil
 }
 
-func (n *Network) ensureLink() error {
-	link, err := n.h.LinkByName(n.cfg.Device)
-	var notFound netlink.LinkNotFoundError
-	if errors.As(err, &notFound) {
-		attrs := netlink.LinkAttrs{Name: n.cfg.Device}
-		aerr := n.h.LinkAdd(&netlink.Dummy{LinkAttrs: attrs})
-		if errors.Is(aerr, unix.EOPNOTSUPP) {
-			// A kernel without the dummy driver: a bridge without ports
-			// holds addresses just as well.
-			aerr = n.h.LinkAdd(&netlink.Bridge{LinkAttrs: attrs})
-		}
-		if aerr != nil && !errors.Is(aerr, unix.EEXIST) {
-			return fmt.Errorf("add %s: %w", n.cfg.Device, aerr)
-		}
-		link, err = n.h.LinkByName(n.cfg.Device)
-	}
-	if err != nil {
-		return fmt.Errorf("find %s: %w", n.cfg.Device, err)
-	}
-	if err := n.h.LinkSetUp(link); err != nil {
-		return fmt.Errorf("set %s up: %w", n.cfg.Device, err)
-	}
-	n.link = link
-	return nil
-}
-
-// Close releases the netlink socket; the device, addresses and routes stay
-// (pods outlive a kubelet restart).
+// Close releases the netlink socket; the routes stay (pods outlive a kubelet
+// restart).
 func (n *Network) Close() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.h.Close()
 }
 
-// Teardown removes the device (and with it the pod IPs) and the routes Seven
-// owns.
+// Teardown removes the routes Seven owns.
 func (n *Network) Teardown() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -117,85 +76,8 @@ func (n *Network) Teardown() error {
 	for _, r := range routes {
 		errs = append(errs, n.h.RouteDel(n.route(r)))
 	}
-	if err := n.h.LinkDel(n.link); err != nil && !errors.Is(err, unix.ENODEV) {
-		errs = append(errs, fmt.Errorf("delete %s: %w", n.cfg.Device, err))
-	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("podnet teardown: %w", err)
-	}
-	return nil
-}
-
-func hostNet(ip netip.Addr) *net.IPNet {
-	return &net.IPNet{IP: net.IP(ip.AsSlice()), Mask: net.CIDRMask(ip.BitLen(), ip.BitLen())}
-}
-
-// AddPodIP puts a pod IP on the device (idempotent).
-func (n *Network) AddPodIP(ip netip.Addr) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if err := n.h.AddrReplace(n.link, &netlink.Addr{IPNet: hostNet(ip)}); err != nil {
-		return fmt.Errorf("add pod IP %s: %w", ip, err)
-	}
-	return nil
-}
-
-// DelPodIP removes a pod IP from the device (idempotent).
-func (n *Network) DelPodIP(ip netip.Addr) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if err := n.h.AddrDel(n.link, &netlink.Addr{IPNet: hostNet(ip)}); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
-		return fmt.Errorf("delete pod IP %s: %w", ip, err)
-	}
-	return nil
-}
-
-// PodIPs lists the pod IPs on the device.
-func (n *Network) PodIPs() ([]netip.Addr, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.listAddrs()
-}
-
-func (n *Network) listAddrs() ([]netip.Addr, error) {
-	addrs, err := n.h.AddrList(n.link, netlink.FAMILY_V4)
-	if err != nil {
-		return nil, fmt.Errorf("list addresses of %s: %w", n.cfg.Device, err)
-	}
-	out := make([]netip.Addr, 0, len(addrs))
-	for _, a := range addrs {
-		if ip, ok := netip.AddrFromSlice(a.IP.To4()); ok {
-			out = append(out, ip)
-		}
-	}
-	return out, nil
-}
-
-// SyncPodIPs makes the device hold exactly want.
-func (n *Network) SyncPodIPs(want []netip.Addr) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if err := n.ensureLink(); err != nil { // recreated if someone deleted it
-		return fmt.Errorf("sync pod IPs: %w", err)
-	}
-	have, err := n.listAddrs()
-	if err != nil {
-		return fmt.Errorf("sync pod IPs: %w", err)
-	}
-	add, del := PlanAddrs(have, want)
-	var errs []error
-	for _, ip := range add {
-		if err := n.h.AddrReplace(n.link, &netlink.Addr{IPNet: hostNet(ip)}); err != nil {
-			errs = append(errs, fmt.Errorf("add %s: %w", ip, err))
-		}
-	}
-	for _, ip := range del {
-		if err := n.h.AddrDel(n.link, &netlink.Addr{IPNet: hostNet(ip)}); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
-			errs = append(errs, fmt.Errorf("delete %s: %w", ip, err))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("sync pod IPs: %w", err)
 	}
 	return nil
 }

@@ -2,30 +2,32 @@ package podnet
 
 import (
 	"bufio"
-	"errors"
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/vishvananda/netns"
+	"github.com/project-seven/seven/cluster/kubelet/podnet/cnitest"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
 
-// testNode is a network namespace standing for one node.
+// testNode is a network namespace standing for one node, with one pod
+// plugged in by the CNI plugins.
 type testNode struct {
 	name, nsPath string
 	ip           string // on the shared link
 	cidr         string
+	podNS        string
 	podIP        netip.Addr
 	net          *Network
 }
@@ -37,19 +39,36 @@ func run(t *testing.T, args ...string) {
 	}
 }
 
-// twoNodes makes two namespaces joined by a veth pair on 192.168.77.0/24
-// and a Network in each; everything goes at the end of the test.
-func twoNodes(t *testing.T) (a, b *testNode) {
+func TestMain(m *testing.M) {
+	code := m.Run()
+	cnitest.Cleanup()
+	os.Exit(code)
+}
+
+// requireRoot skips without root, except in CI, where the test must run.
+func requireRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("routed mode needs root (CAP_NET_ADMIN) to create network namespaces")
+		if os.Getenv("CI") == "true" {
+			t.Fatal("pod networks need root (CAP_NET_ADMIN) and CI runs as root")
+		}
+		t.Skip("pod networks need root (CAP_NET_ADMIN) to create network namespaces")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("the test needs the ip command (iproute2) to build its namespaces")
+		t.Fatal("the test needs the ip command (iproute2) to build its namespaces")
 	}
+}
+
+// twoNodes makes two namespaces joined by a veth pair on 192.168.77.0/24,
+// a Network in each, and one pod on each through CNI; everything goes at the
+// end of the test.
+func twoNodes(t *testing.T) (a, b *testNode) {
+	t.Helper()
+	requireRoot(t)
+	plugins := cnitest.Plugins(t)
 	id := os.Getpid() % 100000
-	a = &testNode{name: "node-a", ip: "192.168.77.1", cidr: "10.244.1.0/24", podIP: netip.MustParseAddr("10.244.1.2")}
-	b = &testNode{name: "node-b", ip: "192.168.77.2", cidr: "10.244.2.0/24", podIP: netip.MustParseAddr("10.244.2.2")}
+	a = &testNode{name: "node-a", ip: "192.168.77.1", cidr: "10.244.1.0/24"}
+	b = &testNode{name: "node-b", ip: "192.168.77.2", cidr: "10.244.2.0/24"}
 	for i, n := range []*testNode{a, b} {
 		ns := fmt.Sprintf("s7t%d%c", id, 'a'+i)
 		n.nsPath = "/var/run/netns/" + ns
@@ -69,42 +88,54 @@ func twoNodes(t *testing.T) (a, b *testNode) {
 		}
 		t.Cleanup(nw.Close)
 		n.net = nw
-		if err := nw.AddPodIP(n.podIP); err != nil {
-			t.Fatal(err)
-		}
+		n.podNS, n.podIP = addPod(t, plugins, n, "pod")
 	}
 	return a, b
 }
 
-func (n *testNode) node() *corev1.Node { return node(n.name, n.ip, n.cidr) }
-
-// inNS runs fn on a thread switched into the namespace at path; sockets
-// created there stay in it.
-func inNS(t *testing.T, path string, fn func() error) error {
+// addPod plugs a new pod namespace into node n's bridge, running the
+// plugins inside the node's namespace as a kubelet there would.
+func addPod(t *testing.T, plugins string, n *testNode, name string) (string, netip.Addr) {
 	t.Helper()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		ns, err := netns.GetFromPath(path)
-		if err != nil {
-			errc <- err
-			return
+	dir := t.TempDir()
+	cni, err := NewCNI(CNIConfig{BinDirs: []string{plugins}, StateDir: dir, PodCIDR: n.cidr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	podNS := filepath.Join(dir, "netns")
+	if err := NewNetNS(podNS); err != nil {
+		t.Fatal(err)
+	}
+	var ip netip.Addr
+	if err := InNetNS(n.nsPath, func() (err error) {
+		ip, err = cni.Setup(context.Background(), n.name+"-"+name, "default", name, podNS)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := InNetNS(n.nsPath, func() error {
+			return cni.Teardown(context.Background(), n.name+"-"+name, "default", name, podNS)
+		}); err != nil {
+			t.Errorf("teardown: %v", err)
 		}
-		defer ns.Close()
-		if err := netns.Set(ns); err != nil {
-			errc <- err
-			return
+		if err := RemoveNetNS(podNS); err != nil {
+			t.Error(err)
 		}
-		errc <- fn()
-	}()
-	return <-errc
+	})
+	if want := netip.MustParsePrefix(n.cidr); !want.Contains(ip) || ip == want.Addr().Next() {
+		t.Fatalf("pod IP %s: want one of %s other than the gateway", ip, n.cidr)
+	}
+	return podNS, ip
 }
+
+func (n *testNode) node() *corev1.Node { return node(n.name, n.ip, n.cidr) }
 
 // serve answers "hello <remote addr>" on ip:port inside the namespace.
 func serve(t *testing.T, nsPath string, ip netip.Addr) string {
 	t.Helper()
 	var l net.Listener
-	if err := inNS(t, nsPath, func() (err error) {
+	if err := InNetNS(nsPath, func() (err error) {
 		l, err = net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
 		return err
 	}); err != nil {
@@ -127,7 +158,7 @@ func serve(t *testing.T, nsPath string, ip netip.Addr) string {
 // call dials addr from the pod IP src inside the namespace.
 func call(t *testing.T, nsPath string, src netip.Addr, addr string) (string, error) {
 	var answer string
-	err := inNS(t, nsPath, func() error {
+	err := InNetNS(nsPath, func() error {
 		d := net.Dialer{Timeout: time.Second, LocalAddr: &net.TCPAddr{IP: net.IP(src.AsSlice())}}
 		c, err := d.Dial("tcp", addr)
 		if err != nil {
@@ -143,8 +174,8 @@ func call(t *testing.T, nsPath string, src netip.Addr, addr string) (string, err
 
 func TestPodToPodAcrossNodes(t *testing.T) {
 	a, b := twoNodes(t)
-	addr := serve(t, b.nsPath, b.podIP)
-	if _, err := call(t, a.nsPath, a.podIP, addr); err == nil {
+	addr := serve(t, b.podNS, b.podIP)
+	if _, err := call(t, a.podNS, a.podIP, addr); err == nil {
 		t.Fatal("pod on node-b reachable before any route was set")
 	}
 	nodes := []*corev1.Node{a.node(), b.node()}
@@ -153,7 +184,7 @@ func TestPodToPodAcrossNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := call(t, a.nsPath, a.podIP, addr)
+	got, err := call(t, a.podNS, a.podIP, addr)
 	if err != nil {
 		t.Fatalf("pod to pod: %v", err)
 	}
@@ -171,7 +202,7 @@ func TestPodToPodAcrossNodes(t *testing.T) {
 	t.Run("PartitionAndHeal", func(t *testing.T) {
 		ns := strings.TrimPrefix(a.nsPath, "/var/run/netns/")
 		run(t, "-n", ns, "link", "set", "s7tveth", "down")
-		if _, err := call(t, a.nsPath, a.podIP, addr); err == nil {
+		if _, err := call(t, a.podNS, a.podIP, addr); err == nil {
 			t.Error("pod on node-b reachable while node-a's link is down")
 		}
 		run(t, "-n", ns, "link", "set", "s7tveth", "up")
@@ -180,7 +211,7 @@ func TestPodToPodAcrossNodes(t *testing.T) {
 		if err := a.net.SyncRoutes(Routes(a.name, nodes)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := call(t, a.nsPath, a.podIP, addr); err != nil {
+		if _, err := call(t, a.podNS, a.podIP, addr); err != nil {
 			t.Errorf("after healing: %v", err)
 		}
 	})
@@ -192,62 +223,17 @@ func TestPodToPodAcrossNodes(t *testing.T) {
 		if routes, err := a.net.Routes(); err != nil || len(routes) != 0 {
 			t.Errorf("routes after node-b left: %v %v", routes, err)
 		}
-		if _, err := call(t, a.nsPath, a.podIP, addr); err == nil {
+		if _, err := call(t, a.podNS, a.podIP, addr); err == nil {
 			t.Error("pod on node-b reachable without a route")
 		}
 	})
-}
-
-func TestPodIPs(t *testing.T) {
-	a, _ := twoNodes(t)
-	other := netip.MustParseAddr("10.244.1.3")
-	if err := a.net.AddPodIP(a.podIP); err != nil { // idempotent
-		t.Fatal(err)
-	}
-	if err := a.net.SyncPodIPs([]netip.Addr{other}); err != nil {
-		t.Fatal(err)
-	}
-	ips, err := a.net.PodIPs()
-	if err != nil || len(ips) != 1 || ips[0] != other {
-		t.Errorf("pod IPs %v %v, want [%v]", ips, err, other)
-	}
-	if err := a.net.DelPodIP(other); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.net.DelPodIP(other); err != nil { // idempotent
-		t.Fatal(err)
-	}
-	if ips, _ := a.net.PodIPs(); len(ips) != 0 {
-		t.Errorf("pod IPs after delete: %v", ips)
-	}
-}
-
-func TestTeardown(t *testing.T) {
-	a, b := twoNodes(t)
-	if err := a.net.SyncRoutes(Routes(a.name, []*corev1.Node{a.node(), b.node()})); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.net.Teardown(); err != nil {
-		t.Fatal(err)
-	}
-	// A new Network recreates the device, with no pod IPs and no routes.
-	nw, err := New(Config{NetNS: a.nsPath, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nw.Close()
-	ips, err := nw.PodIPs()
-	routes, err2 := nw.Routes()
-	if err := errors.Join(err, err2); err != nil || len(ips) != 0 || len(routes) != 0 {
-		t.Errorf("after teardown: ips %v routes %v err %v", ips, routes, err)
-	}
 }
 
 func TestDefaultIP(t *testing.T) {
 	a, b := twoNodes(t)
 	run(t, "-n", strings.TrimPrefix(a.nsPath, "/var/run/netns/"), "route", "add", "default", "via", b.ip)
 	var got netip.Addr
-	if err := inNS(t, a.nsPath, func() (err error) {
+	if err := InNetNS(a.nsPath, func() (err error) {
 		got, err = DefaultIP()
 		return err
 	}); err != nil {

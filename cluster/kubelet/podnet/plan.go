@@ -111,24 +111,3 @@ func Plan(have, want []Route) (replace, del []Route) {
 	}
 	return replace, del
 }
-
-// PlanAddrs is Plan for the pod IPs on the node's interface.
-func PlanAddrs(have, want []netip.Addr) (add, del []netip.Addr) {
-	cur := map[netip.Addr]bool{}
-	for _, a := range have {
-		cur[a] = true
-	}
-	wanted := map[netip.Addr]bool{}
-	for _, a := range want {
-		wanted[a] = true
-		if !cur[a] {
-			add = append(add, a)
-		}
-	}
-	for _, a := range have {
-		if !wanted[a] {
-			del = append(del, a)
-		}
-	}
-	return add, del
-}

@@ -83,14 +83,3 @@ func TestPlan(t *testing.T) {
 		})
 	}
 }
-
-func TestPlanAddrs(t *testing.T) {
-	a, b, c := netip.MustParseAddr("10.244.1.2"), netip.MustParseAddr("10.244.1.3"), netip.MustParseAddr("10.244.1.4")
-	add, del := PlanAddrs([]netip.Addr{a, b}, []netip.Addr{b, c})
-	if !reflect.DeepEqual(add, []netip.Addr{c}) || !reflect.DeepEqual(del, []netip.Addr{a}) {
-		t.Errorf("add %v del %v", add, del)
-	}
-	if add, del := PlanAddrs([]netip.Addr{a}, []netip.Addr{a}); add != nil || del != nil {
-		t.Errorf("steady: add %v del %v", add, del)
-	}
-}

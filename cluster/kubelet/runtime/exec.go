@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	goruntime "runtime"
 	"strconv"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,6 +34,18 @@ func (p *Process) Exec(ctx context.Context, id string, opts ExecOptions) (int, e
 	cmd, err := command(root, cfg.Isolate, opts.Command, cfg.Spec.Env, cfg.Spec.WorkingDir)
 	if err != nil {
 		return 0, fmt.Errorf("exec: %w", err)
+	}
+	start := cmd.Start
+	if cfg.Isolate {
+		sec := cfg.Spec.Security
+		if sec.UID != nil || sec.GID != nil || len(sec.Groups) > 0 {
+			cred := &syscall.Credential{Uid: uint32(ptrOr(sec.UID, 0)), Gid: uint32(ptrOr(sec.GID, 0))}
+			for _, g := range sec.Groups {
+				cred.Groups = append(cred.Groups, uint32(g))
+			}
+			cmd.SysProcAttr.Credential = cred
+		}
+		start = func() error { return startInNamespaces(cmd, st.Pid) }
 	}
 	if cfg.Cgroup != "" {
 		if fd, err := unix.Open(cfg.Cgroup, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
@@ -70,7 +84,7 @@ func (p *Process) Exec(ctx context.Context, id string, opts ExecOptions) (int, e
 			out = io.Discard
 		}
 		go func() { _, _ = io.Copy(out, ptmx); close(done) }()
-		if err := cmd.Start(); err != nil {
+		if err := start(); err != nil {
 			tty.Close()
 			return 0, fmt.Errorf("exec: %w", err)
 		}
@@ -86,7 +100,7 @@ func (p *Process) Exec(ctx context.Context, id string, opts ExecOptions) (int, e
 			}
 			go func() { _, _ = io.Copy(in, opts.Stdin); in.Close() }()
 		}
-		if err := cmd.Start(); err != nil {
+		if err := start(); err != nil {
 			return 0, fmt.Errorf("exec: %w", err)
 		}
 	}
@@ -133,4 +147,41 @@ func openPTY() (ptmx, tty *os.File, err error) {
 		return nil, nil, fmt.Errorf("open pty: %w", err)
 	}
 	return ptmx, tty, nil
+}
+
+// startInNamespaces starts cmd in the network, PID, IPC and UTS namespaces
+// of the process pid (a container's), from a thread that entered them and
+// is discarded afterwards. The mount namespace cannot be entered by a
+// multi-threaded process; cmd's chroot into /proc/<pid>/root gives the
+// container's filesystem instead.
+func startInNamespaces(cmd *exec.Cmd, pid int) error {
+	errc := make(chan error, 1)
+	go func() {
+		goruntime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		for _, ns := range []struct {
+			name string
+			flag int
+		}{{"net", unix.CLONE_NEWNET}, {"pid", unix.CLONE_NEWPID}, {"ipc", unix.CLONE_NEWIPC}, {"uts", unix.CLONE_NEWUTS}} {
+			fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, ns.name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				errc <- fmt.Errorf("open %s namespace: %w", ns.name, err)
+				return
+			}
+			err = unix.Setns(fd, ns.flag)
+			unix.Close(fd)
+			if err != nil {
+				errc <- fmt.Errorf("enter %s namespace: %w", ns.name, err)
+				return
+			}
+		}
+		errc <- cmd.Start()
+	}()
+	return <-errc
+}
+
+func ptrOr(p *int64, def int64) int64 {
+	if p == nil {
+		return def
+	}
+	return *p
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/project-seven/seven/cluster/kubelet/crilog"
+	"github.com/project-seven/seven/cluster/kubelet/podnet"
 )
 
 func TestMain(m *testing.M) {
@@ -201,8 +202,15 @@ func TestStopGraceAndKill(t *testing.T) {
 		if err := p.Stop(context.Background(), polite.ID, 5*time.Second); err != nil {
 			t.Fatal(err)
 		}
-		if st, _ := p.Status(polite.ID); st.Running() || st.ExitCode != 128+int(unix.SIGTERM) {
-			t.Errorf("polite: %+v", st)
+		// Isolated, the process is PID 1 of its namespace, where the
+		// kernel ignores signals it has no handler for: the Go runtime's
+		// own SIGTERM handler then exits 2, as in any Kubernetes pod.
+		want := 128 + int(unix.SIGTERM)
+		if iso == IsolationNamespaces {
+			want = 2
+		}
+		if st, _ := p.Status(polite.ID); st.Running() || st.ExitCode != want {
+			t.Errorf("polite: exit %d, want %d: %+v", st.ExitCode, want, st)
 		}
 		start := time.Now()
 		if err := p.Stop(context.Background(), stubborn.ID, 300*time.Millisecond); err != nil {
@@ -494,8 +502,12 @@ func TestDedicatedShim(t *testing.T) {
 	if err := p.Stop(context.Background(), st.ID, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ = p.Status(st.ID); st.Running() || st.ExitCode != 128+int(unix.SIGTERM) {
-		t.Errorf("after stop: %+v", st)
+	want := 128 + int(unix.SIGTERM)
+	if p.Isolated() {
+		want = 2 // PID 1 of its namespace: see TestStopGraceAndKill
+	}
+	if st, _ = p.Status(st.ID); st.Running() || st.ExitCode != want {
+		t.Errorf("after stop: exit %d, want %d: %+v", st.ExitCode, want, st)
 	}
 	// Run without the shim arguments, it explains itself and fails.
 	if out, err := exec.Command(shim).CombinedOutput(); err == nil || !strings.Contains(string(out), "__seven-shim") {
@@ -564,5 +576,127 @@ func TestCPULimit(t *testing.T) {
 	wall := after.Time.Sub(before.Time)
 	if limit := wall/10 + 60*time.Millisecond; used > limit {
 		t.Errorf("used %v of CPU in %v with a 100m limit (at most %v)", used, wall, limit)
+	}
+}
+
+// runIsolated runs the test app with args to completion in an isolated
+// container built from s, and returns its log.
+func runIsolated(t *testing.T, s ContainerSpec) (Status, string) {
+	t.Helper()
+	p := newRuntime(t, IsolationNamespaces)
+	st, err := p.Start(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = waitExited(t, p, st.ID)
+	return st, logOf(t, st)
+}
+
+func TestIsolatedPIDNamespace(t *testing.T) {
+	st, out := runIsolated(t, spec(rootfs(t), "self"))
+	if st.ExitCode != 0 || !strings.Contains(out, "pid=1 ") || !strings.Contains(out, "procs=1\n") {
+		t.Errorf("a container must be PID 1 and see only its own processes: exit %d\n%s", st.ExitCode, out)
+	}
+	s := spec(rootfs(t), "self")
+	s.HostPID = true
+	if _, out := runIsolated(t, s); strings.Contains(out, "pid=1 ") || strings.Contains(out, "procs=1\n") {
+		t.Errorf("hostPID: the container must see the node's processes:\n%s", out)
+	}
+}
+
+func TestIsolatedSecurity(t *testing.T) {
+	uid, gid := int64(1234), int64(2345)
+	s := spec(rootfs(t), "self")
+	s.Security = Security{UID: &uid, GID: &gid, Groups: []int64{3456}, NoNewPrivileges: true, Capabilities: []string{"CAP_NET_BIND_SERVICE"}}
+	st, out := runIsolated(t, s)
+	for _, want := range []string{"uid=1234 gid=2345", "groups=[3456]", "CapEff: 0000000000000000", "CapBnd: 0000000000000400", "NoNewPrivs: 1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q (exit %d):\n%s", want, st.ExitCode, out)
+		}
+	}
+	// Root keeps exactly its capabilities, effective too; nil means the default set.
+	s = spec(rootfs(t), "self")
+	s.Security.Capabilities = []string{"CAP_CHOWN", "CAP_KILL"}
+	if _, out := runIsolated(t, s); !strings.Contains(out, "CapEff: 0000000000000021") || !strings.Contains(out, "NoNewPrivs: 0") {
+		t.Errorf("root with CHOWN and KILL:\n%s", out)
+	}
+	if _, out := runIsolated(t, spec(rootfs(t), "self")); !strings.Contains(out, "CapEff: 00000000a80425fb") {
+		t.Errorf("root with the default capabilities:\n%s", out)
+	}
+}
+
+func TestIsolatedReadOnlyRoot(t *testing.T) {
+	vol := t.TempDir()
+	s := spec(rootfs(t), "write", "/probe")
+	s.Security.ReadOnlyRootFS = true
+	if st, out := runIsolated(t, s); st.ExitCode == 0 || !strings.Contains(out, "read-only file system") {
+		t.Errorf("a read-only root accepted a write: exit %d %s", st.ExitCode, out)
+	}
+	s = spec(rootfs(t), "write", "/data/probe")
+	s.Security.ReadOnlyRootFS = true
+	s.Mounts = []Mount{{HostPath: vol, ContainerPath: "/data"}}
+	if st, out := runIsolated(t, s); st.ExitCode != 0 {
+		t.Errorf("a volume under a read-only root must stay writable: %s", out)
+	}
+}
+
+func TestIsolatedStartErrors(t *testing.T) {
+	s := spec(rootfs(t), "self")
+	s.WorkingDir = "/no/such/dir"
+	st, _ := runIsolated(t, s)
+	if st.Reason != ReasonStartError || !strings.Contains(st.Message, "/no/such/dir") {
+		t.Errorf("a missing working directory must be a start error: %+v", st)
+	}
+}
+
+// TestSymlinkedSubPathStaysInVolume plants a symlink to a host directory in
+// a volume and mounts it as a subPath: the mount must not reach the host.
+func TestSymlinkedSubPathStaysInVolume(t *testing.T) {
+	host := t.TempDir()
+	if err := os.WriteFile(filepath.Join(host, "secret"), []byte("host secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vol := t.TempDir()
+	if err := os.Symlink(host, filepath.Join(vol, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	s := spec(rootfs(t), "cat", "/mnt/secret")
+	s.Mounts = []Mount{{HostPath: vol, SubPath: "escape", ContainerPath: "/mnt"}}
+	st, out := runIsolated(t, s)
+	if strings.Contains(out, "host secret") {
+		t.Fatalf("a symlink in the volume led the subPath mount to the host: %s", out)
+	}
+	if st.ExitCode == 0 && st.Reason != ReasonStartError {
+		t.Errorf("the subPath must resolve inside the volume (an empty directory there): %+v %s", st, out)
+	}
+	// A symlink in the image towards a host path is resolved within the root too.
+	root := rootfs(t)
+	if err := os.Symlink(host, filepath.Join(root, "target")); err != nil {
+		t.Fatal(err)
+	}
+	s = spec(root, "self")
+	s.Mounts = []Mount{{HostPath: vol, ContainerPath: "/target"}}
+	runIsolated(t, s)
+	if entries, _ := os.ReadDir(host); len(entries) != 1 {
+		t.Errorf("mounting onto an image symlink touched the host directory: %v", entries)
+	}
+}
+
+func TestIsolatedJoinsNetNS(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("network namespaces need root")
+	}
+	path := filepath.Join(t.TempDir(), "netns")
+	if err := podnet.NewNetNS(path); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = podnet.RemoveNetNS(path) })
+	s := spec(rootfs(t), "ifaces")
+	s.NetNS = path
+	if _, out := runIsolated(t, s); strings.TrimSpace(out) != "lo" {
+		t.Errorf("in a new network namespace a container sees lo only, got:\n%s", out)
+	}
+	if _, out := runIsolated(t, spec(rootfs(t), "ifaces")); strings.TrimSpace(out) == "lo" {
+		t.Errorf("without NetNS the container shares the node's network:\n%s", out)
 	}
 }

@@ -14,9 +14,33 @@ var ErrNotFound = errors.New("container not found")
 type Mount struct {
 	// HostPath is the source: a directory or a file.
 	HostPath string `json:"hostPath"`
-	// ContainerPath is the absolute target inside the container.
+	// SubPath, when set, mounts this path inside HostPath instead, resolved
+	// within HostPath (a symlink planted in a volume never leads out of it);
+	// a missing one is created as a directory, as the kubelet does.
+	SubPath string `json:"subPath,omitempty"`
+	// ContainerPath is the absolute target inside the container, resolved
+	// within the container's root.
 	ContainerPath string `json:"containerPath"`
 	ReadOnly      bool   `json:"readOnly,omitempty"`
+}
+
+// Security is what the container's process runs as. The zero value runs
+// as the image's user (root when it names none) with the default
+// capabilities.
+type Security struct {
+	// UID and GID override the image's user; nil keeps it.
+	UID *int64 `json:"uid,omitempty"`
+	GID *int64 `json:"gid,omitempty"`
+	// Groups are supplementary groups (supplementalGroups, fsGroup).
+	Groups []int64 `json:"groups,omitempty"`
+	// ReadOnlyRootFS mounts the image's root read-only.
+	ReadOnlyRootFS bool `json:"readOnlyRootFS,omitempty"`
+	// NoNewPrivileges sets no_new_privs (allowPrivilegeEscalation: false).
+	NoNewPrivileges bool `json:"noNewPrivileges,omitempty"`
+	// Capabilities are the names (CAP_…) of the capabilities the process
+	// keeps: its bounding set, and its effective set when it runs as root.
+	// nil means DefaultCapabilities; empty, none.
+	Capabilities []string `json:"capabilities"`
 }
 
 // Resources are the limits enforced when cgroups allow it.
@@ -53,6 +77,13 @@ type ContainerSpec struct {
 	Hostname   string    `json:"hostname,omitempty"`
 	Mounts     []Mount   `json:"mounts,omitempty"`
 	Resources  Resources `json:"resources,omitempty"`
+	// NetNS is the path of the pod's network namespace, which the
+	// container joins; "" keeps the node's (hostNetwork, loopback mode).
+	NetNS string `json:"netns,omitempty"`
+	// HostPID keeps the node's PID namespace; otherwise the container is
+	// PID 1 of a namespace of its own and sees only its own processes.
+	HostPID  bool     `json:"hostPID,omitempty"`
+	Security Security `json:"security"`
 }
 
 // State of a container.

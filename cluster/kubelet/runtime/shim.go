@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"io"
 	"path/filepath"
-	_ "runtime/debug"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 
 	"github.com/project-seven/seven/cluster/kubelet/crilog"
@@ -26,6 +28,9 @@ const shimArg = "__seven-shim"
 func ReexecMain() {
 	if len(os.Args) == 3 && os.Args[1] == shimArg {
 		os.Exit(runShim(os.Args[2]))
+	}
+	if len(os.Args) == 3 && os.Args[1] == initArg {
+		os.Exit(runInit(os.Args[2]))
 	}
 }
 
@@ -67,6 +72,7 @@ func runShim(dir string) int {
 
 	spec := cfg.Spec
 	root := spec.RootFS
+	var cmd *exec.Cmd
 	if cfg.Isolate {
 		if root, err = setupRootfs(dir, spec); err != nil {
 			return fail(err)
@@ -76,10 +82,34 @@ func runShim(dir string) int {
 				return fail(fmt.Errorf("set hostname: %w", err))
 			}
 		}
-	}
-	cmd, err := command(root, cfg.Isolate, spec.Args, spec.Env, spec.WorkingDir)
-	if err != nil {
+		if spec.NetNS != "" {
+			// The init is forked from this thread and inherits its
+			// network namespace; the thread is never given back.
+			goruntime.LockOSThread()
+			if err := enterNetNS(spec.NetNS); err != nil {
+				return fail(err)
+			}
+		}
+		if _, err := resolve(root, spec.Args[0], spec.Env); err != nil {
+			return fail(err)
+		}
+		self, err := os.Executable()
+		if err != nil {
+			return fail(fmt.Errorf("find the shim's executable: %w", err))
+		}
+		cmd = &exec.Cmd{Path: self, Args: []string{self, initArg, dir}, Env: []string{}, SysProcAttr: &syscall.SysProcAttr{}}
+		if !spec.HostPID {
+			cmd.SysProcAttr.Cloneflags = unix.CLONE_NEWPID | unix.CLONE_NEWIPC
+		}
+	} else if cmd, err = command(root, false, spec.Args, spec.Env, spec.WorkingDir); err != nil {
 		return fail(err)
+	}
+	var initErrR, initErrW *os.File
+	if cfg.Isolate {
+		if initErrR, initErrW, err = os.Pipe(); err != nil {
+			return fail(err)
+		}
+		cmd.ExtraFiles = []*os.File{initErrW}
 	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -114,6 +144,16 @@ func runShim(dir string) int {
 	if err != nil {
 		return fail(fmt.Errorf("start %s: %w", spec.Args[0], err))
 	}
+	if initErrW != nil {
+		// EOF without a word: the init exec'd the command.
+		initErrW.Close()
+		msg, _ := io.ReadAll(initErrR)
+		initErrR.Close()
+		if len(msg) > 0 {
+			_ = cmd.Wait()
+			return fail(errors.New(string(msg)))
+		}
+	}
 	s.Pid, s.StartedAt = cmd.Process.Pid, time.Now()
 	s.PidStart, _ = procStart(s.Pid)
 	if err := writeJSON(filepath.Join(dir, "state.json"), &s); err != nil {
@@ -121,11 +161,6 @@ func runShim(dir string) int {
 		return fail(fmt.Errorf("write state: %w", err))
 	}
 	report("ok")
-	// The shim lives as long as the container: give back what start-up
-	// (package initialisation of a large binary) used.
-	// debug.SetGCPercent(20)
-	// debug.FreeOSMemory()
-
 	w := crilog.NewWriter(logFile, nil)
 	var copies sync.WaitGroup
 	for stream, r := range map[string]*os.File{crilog.Stdout: outR, crilog.Stderr: errR} {
@@ -252,51 +287,132 @@ func setupRootfs(dir string, spec ContainerSpec) (string, error) {
 			return "", fmt.Errorf("mount rootfs: %w", err)
 		}
 	}
-	if err := bind(root, "/dev", "/dev", false); err != nil {
+	rootDir, err := os.OpenFile(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", fmt.Errorf("open rootfs: %w", err)
+	}
+	defer rootDir.Close()
+	if err := bind(rootDir, Mount{HostPath: "/dev", ContainerPath: "/dev"}); err != nil {
 		return "", err
 	}
-	proc := filepath.Join(root, "proc")
-	if err := os.MkdirAll(proc, 0o555); err != nil {
+	proc, err := mountPoint(rootDir, "/proc", true)
+	if err != nil {
 		return "", err
 	}
-	if err := unix.Mount("proc", proc, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		return "", fmt.Errorf("mount proc: %w", err)
+	defer proc.Close()
+	if spec.HostPID {
+		// The node's processes, as with hostPID; otherwise the init mounts
+		// the container's own /proc from inside its PID namespace.
+		if err := unix.Mount("proc", fdPath(proc), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+			return "", fmt.Errorf("mount proc: %w", err)
+		}
 	}
 	for _, m := range spec.Mounts {
-		if err := bind(root, m.HostPath, m.ContainerPath, m.ReadOnly); err != nil {
+		if err := bind(rootDir, m); err != nil {
 			return "", err
+		}
+	}
+	if spec.Security.ReadOnlyRootFS {
+		if err := unix.Mount("", root, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
+			return "", fmt.Errorf("read-only root: %w", err)
 		}
 	}
 	return root, nil
 }
 
-// bind mounts host at target inside root, creating the mount point.
-func bind(root, host, target string, readOnly bool) error {
-	st, err := os.Stat(host)
+// bind mounts m inside the root. Both ends are opened without following a
+// symlink out of their roots (the image's root for the target, the volume
+// for a subPath) and the mount goes through the opened handles, so nothing
+// the container planted can make the shim mount onto, or from, a host path.
+func bind(root *os.File, m Mount) error {
+	src, err := os.OpenFile(m.HostPath, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("mount %s: %w", target, err)
+		return fmt.Errorf("mount %s: %w", m.ContainerPath, err)
 	}
-	dst := filepath.Join(root, filepath.Clean("/"+target))
-	if st.IsDir() {
-		err = os.MkdirAll(dst, 0o755)
-	} else {
-		if err = os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
-			var f *os.File
-			if f, err = os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
-				f.Close()
-			}
+	defer src.Close()
+	if m.SubPath != "" {
+		sub, err := pathrs.OpenatInRoot(src, m.SubPath)
+		if errors.Is(err, os.ErrNotExist) {
+			sub, err = pathrs.MkdirAllHandle(src, m.SubPath, 0o755)
+		}
+		if err != nil {
+			return fmt.Errorf("subPath %s of %s: %w", m.SubPath, m.ContainerPath, err)
+		}
+		defer sub.Close()
+		src = sub
+	}
+	st, err := src.Stat()
+	if err != nil {
+		return fmt.Errorf("mount %s: %w", m.ContainerPath, err)
+	}
+	dst, err := mountPoint(root, m.ContainerPath, st.IsDir())
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	if err := unix.Mount(fdPath(src), fdPath(dst), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("mount %s at %s: %w", m.HostPath, m.ContainerPath, err)
+	}
+	if m.ReadOnly {
+		// The new mount is on top now: remount it through its path
+		// resolved again within the root.
+		top, err := pathrs.OpenatInRoot(root, m.ContainerPath)
+		if err != nil {
+			return fmt.Errorf("remount %s read-only: %w", m.ContainerPath, err)
+		}
+		defer top.Close()
+		if err := unix.Mount("", fdPath(top), "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("remount %s read-only: %w", m.ContainerPath, err)
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("mount point %s: %w", target, err)
+	return nil
+}
+
+// mountPoint opens (creating it when missing) the mount target at path
+// inside root, with every symlink resolved within root.
+func mountPoint(root *os.File, path string, dir bool) (*os.File, error) {
+	if h, err := pathrs.OpenatInRoot(root, path); err == nil {
+		return h, nil
 	}
-	if err := unix.Mount(host, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("mount %s at %s: %w", host, target, err)
-	}
-	if readOnly {
-		if err := unix.Mount("", dst, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("remount %s read-only: %w", target, err)
+	if dir {
+		h, err := pathrs.MkdirAllHandle(root, path, 0o755)
+		if err != nil {
+			return nil, fmt.Errorf("mount point %s: %w", path, err)
 		}
+		return h, nil
+	}
+	parent, err := pathrs.MkdirAllHandle(root, filepath.Dir(filepath.Clean("/"+path)), 0o755)
+	if err != nil {
+		return nil, fmt.Errorf("mount point %s: %w", path, err)
+	}
+	defer parent.Close()
+	fd, err := unix.Openat(int(parent.Fd()), filepath.Base(path), unix.O_CREAT|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		return nil, fmt.Errorf("mount point %s: %w", path, err)
+	}
+	if err == nil {
+		unix.Close(fd)
+	}
+	h, err := pathrs.OpenatInRoot(root, path)
+	if err != nil {
+		return nil, fmt.Errorf("mount point %s: %w", path, err)
+	}
+	return h, nil
+}
+
+// fdPath names an open file by its descriptor: the kernel resolves it to
+// exactly that file, whatever the path it was opened by has become.
+func fdPath(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) }
+
+// enterNetNS moves the calling thread into the network namespace at path.
+func enterNetNS(path string) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open network namespace: %w", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+		return fmt.Errorf("enter network namespace: %w", err)
 	}
 	return nil
 }

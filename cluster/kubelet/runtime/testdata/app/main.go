@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -14,7 +15,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Println("usage: app echo|exit|env|hostname|cat|sleep|trap|spin|hog")
+		fmt.Println("usage: app echo|exit|env|hostname|cat|self|ifaces|write|sleep|trap|spin|hog")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -43,6 +44,35 @@ func main() {
 			os.Exit(1)
 		}
 		os.Stdout.Write(b)
+	case "self": // identity and isolation as the container sees them
+		fmt.Printf("pid=%d uid=%d gid=%d\n", os.Getpid(), os.Getuid(), os.Getgid())
+		groups, _ := os.Getgroups()
+		fmt.Printf("groups=%v\n", groups)
+		b, _ := os.ReadFile("/proc/self/status")
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "CapEff:") || strings.HasPrefix(line, "CapBnd:") || strings.HasPrefix(line, "NoNewPrivs:") {
+				fmt.Println(strings.Join(strings.Fields(line), " "))
+			}
+		}
+		entries, _ := os.ReadDir("/proc")
+		n := 0
+		for _, e := range entries {
+			if _, err := strconv.Atoi(e.Name()); err == nil {
+				n++
+			}
+		}
+		fmt.Printf("procs=%d\n", n)
+	case "ifaces": // the network interfaces the container sees
+		ifs, _ := net.Interfaces()
+		for _, i := range ifs {
+			fmt.Println(i.Name)
+		}
+	case "write": // write a file, or say why not
+		if err := os.WriteFile(os.Args[2], []byte("x"), 0o644); err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		fmt.Println("written")
 	case "sleep":
 		fmt.Println("sleeping")
 		time.Sleep(time.Hour)

@@ -1,0 +1,58 @@
+// Package cnitest builds the CNI plugins a pod network needs, for tests: the
+// reference plugins from the module Seven pins (go.mod's tool directives),
+// compiled once per test binary into a temporary directory.
+package cnitest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// Packages are the plugins' import paths (podnet.Plugins, in that order).
+var Packages = []string{
+	"github.com/containernetworking/plugins/plugins/main/bridge",
+	"github.com/containernetworking/plugins/plugins/ipam/host-local",
+	"github.com/containernetworking/plugins/plugins/main/loopback",
+}
+
+var (
+	once sync.Once
+	dir  string
+	err  error
+)
+
+// Build compiles the plugins into dir.
+func Build(dir string) error {
+	args := append([]string{"build", "-o", dir + string(filepath.Separator)}, Packages...)
+	cmd := exec.Command("go", args...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Stderr = os.Stderr
+	return cmd.Run()
+}
+
+// Plugins returns a directory holding the plugins, building them on first
+// use (seconds with a warm build cache). It fails the test when they cannot
+// be built.
+func Plugins(t testing.TB) string {
+	t.Helper()
+	once.Do(func() {
+		dir, err = os.MkdirTemp("", "seven-cni-")
+		if err == nil {
+			err = Build(dir)
+		}
+	})
+	if err != nil {
+		t.Fatalf("build the CNI plugins: %v", err)
+	}
+	return dir
+}
+
+// Cleanup removes the plugins; call it from TestMain after the tests ran.
+func Cleanup() {
+	if dir != "" {
+		_ = os.RemoveAll(dir)
+	}
+}
