@@ -34,8 +34,13 @@ import (
 
 // Network modes.
 const (
+	// ModeLoopback is the rootless deviation: pods share the node's network
+	// namespace with IPs from a 127/8 podCIDR (see sandbox.go).
 	ModeLoopback = "loopback"
-	ModeRouted   = "routed"
+	// ModeCNI is the Kubernetes pod network: a network namespace per pod with
+	// an IP from the node's podCIDR, plugged in by the CNI plugins, and routes
+	// to the other nodes' podCIDRs. It needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN).
+	ModeCNI = "cni"
 )
 
 // Config configures a kubelet.
@@ -68,16 +73,18 @@ type Config struct {
 	Logger        *slog.Logger
 	// ServerPort is the kubelet API's HTTPS port on NodeIP; 0 picks a free one.
 	ServerPort int
-	// Mode is ModeLoopback (default) or ModeRouted (see network.go and
-	// package podnet): pod IPs on a node interface, routes to the other
-	// nodes' podCIDRs. Routed mode needs CAP_NET_ADMIN; its NodeIP defaults
-	// to the address of the default route's interface.
+	// Mode is ModeLoopback (default) or ModeCNI (see sandbox.go, network.go
+	// and package podnet). In CNI mode NodeIP defaults to the address of the
+	// default route's interface.
 	Mode string
-	// NetworkDevice is the routed-mode interface holding the pod IPs;
-	// default podnet.DefaultDevice (seven0).
-	NetworkDevice string
-	// PodNetwork overrides the routed-mode network (tests).
-	PodNetwork PodNetwork
+	// CNIBinDirs are searched for the CNI plugins (CNI mode); default: cni/
+	// next to this executable, then /opt/cni/bin.
+	CNIBinDirs []string
+	// Bridge is the node bridge (CNI mode); default podnet.DefaultBridge.
+	// Nodes sharing a network namespace need one each.
+	Bridge string
+	// Routes overrides the CNI-mode routes to other nodes (tests).
+	Routes NodeRoutes
 	// ClusterDNS and ClusterDomain go into the pods' resolv.conf (dnsPolicy
 	// ClusterFirst); without ClusterDNS the node's resolv.conf is used.
 	ClusterDNS    []string
@@ -126,10 +133,11 @@ type Kubelet struct {
 	index   map[types.UID]map[string]bool // runtime containers by pod
 	owner   map[string]types.UID          // container id → pod
 	running map[string]bool               // last relist: container id → running
-	ipam    *ipam
-	// net is the routed-mode pod network (nil in loopback mode); netDirty
-	// asks networkLoop for a sync.
-	net        PodNetwork
+	// pnet gives pods their network; nil until the podCIDR is known.
+	pnet podNetwork
+	// routes are the CNI-mode routes to other nodes (nil in loopback
+	// mode); netDirty asks networkLoop for a sync.
+	routes     NodeRoutes
 	netDirty   chan struct{}
 	nodeLister corelisters.NodeLister
 	nodeUID    types.UID
@@ -158,16 +166,19 @@ func New(cfg Config) (*Kubelet, error) {
 	switch cfg.Mode {
 	case "":
 		cfg.Mode = ModeLoopback
-	case ModeLoopback, ModeRouted:
+	case ModeLoopback, ModeCNI:
 	default:
-		return nil, fmt.Errorf("kubelet: unknown mode %q", cfg.Mode)
+		return nil, fmt.Errorf("kubelet: unknown mode %q (loopback or cni)", cfg.Mode)
 	}
-	if cfg.NodeIP == "" && cfg.Mode == ModeRouted {
+	if cfg.NodeIP == "" && cfg.Mode == ModeCNI {
 		ip, err := podnet.DefaultIP()
 		if err != nil {
-			return nil, fmt.Errorf("kubelet: routed mode needs NodeIP: %w", err)
+			return nil, fmt.Errorf("kubelet: CNI mode needs NodeIP: %w", err)
 		}
 		cfg.NodeIP = ip.String()
+	}
+	if len(cfg.CNIBinDirs) == 0 {
+		cfg.CNIBinDirs = defaultCNIBinDirs()
 	}
 	if cfg.NodeIP == "" {
 		cfg.NodeIP = "127.0.0.1"
@@ -229,20 +240,20 @@ func New(cfg Config) (*Kubelet, error) {
 		running:     map[string]bool{},
 	}
 	k.probes = newProber(k)
-	if cfg.Mode == ModeRouted {
-		if cfg.PodNetwork == nil {
-			nw, err := podnet.New(podnet.Config{Device: cfg.NetworkDevice, Logger: log})
+	if cfg.Mode == ModeCNI {
+		if cfg.Routes == nil {
+			nw, err := podnet.New(podnet.Config{Logger: log})
 			if err != nil {
-				return nil, fmt.Errorf("kubelet: routed mode: %w", err)
+				return nil, fmt.Errorf("kubelet: CNI mode: %w", err)
 			}
-			cfg.PodNetwork = nw
-			k.cfg.PodNetwork = nw
+			cfg.Routes = nw
+			k.cfg.Routes = nw
 		}
-		k.net = cfg.PodNetwork
+		k.routes = cfg.Routes
 		k.netDirty = make(chan struct{}, 1)
 	}
 	if cfg.PodCIDR != "" {
-		if k.ipam, err = k.newIPAM(cfg.PodCIDR); err != nil {
+		if k.pnet, err = k.newPodNetwork(cfg.PodCIDR); err != nil {
 			return nil, fmt.Errorf("kubelet: %w", err)
 		}
 	}
@@ -305,10 +316,10 @@ func (k *Kubelet) Start(ctx context.Context) error {
 	k.mu.Lock()
 	k.synced = true
 	k.mu.Unlock()
-	if k.net != nil {
+	if k.routes != nil {
 		k.startNodeWatch(ctx)
 		defer k.nodeFactory.Shutdown()
-		k.syncNetwork() // pod IPs back on the device before pods are synced
+		k.syncNetwork() // routes back before pods are synced
 	}
 	k.relist() // workers for adopted containers, whose pods may be gone
 	if pods, err := k.podLister.List(labelsEverything()); err == nil {
@@ -317,7 +328,7 @@ func (k *Kubelet) Start(ctx context.Context) error {
 		}
 	}
 
-	if k.net != nil {
+	if k.routes != nil {
 		k.wg.Add(1)
 		go func() { defer k.wg.Done(); k.networkLoop(ctx) }()
 	}
@@ -333,13 +344,20 @@ func (k *Kubelet) Start(ctx context.Context) error {
 	if k.cfg.StopPodsOnExit {
 		k.stopEverything()
 	}
-	if k.net != nil {
-		if k.cfg.StopPodsOnExit {
-			if err := k.net.Teardown(); err != nil {
+	if k.cfg.StopPodsOnExit {
+		if pn := k.podNet(); pn != nil {
+			if err := pn.close(); err != nil {
 				k.log.Warn("pod network teardown", "err", err)
 			}
 		}
-		k.net.Close()
+	}
+	if k.routes != nil {
+		if k.cfg.StopPodsOnExit {
+			if err := k.routes.Teardown(); err != nil {
+				k.log.Warn("pod routes teardown", "err", err)
+			}
+		}
+		k.routes.Close()
 	}
 	return nil
 }
@@ -562,12 +580,21 @@ func (k *Kubelet) podDir(uid types.UID) string {
 	return filepath.Join(k.cfg.RootDir, "pods", string(uid))
 }
 
-func (k *Kubelet) newIPAM(cidr string) (*ipam, error) {
-	a, err := newIPAM(filepath.Join(k.cfg.RootDir, "ipam"), cidr)
-	if err == nil && k.cfg.Mode == ModeLoopback {
-		a.busy = (&socketIPCache{ttl: time.Second, read: hostSocketIPs}).get
+// podNet is the pod network, nil until the podCIDR is known.
+func (k *Kubelet) podNet() podNetwork {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.pnet
+}
+
+// defaultCNIBinDirs: cni/ next to the executable (make build puts the
+// plugins in bin/cni), then the conventional /opt/cni/bin.
+func defaultCNIBinDirs() []string {
+	var dirs []string
+	if self, err := os.Executable(); err == nil {
+		dirs = append(dirs, filepath.Join(filepath.Dir(self), "cni"))
 	}
-	return a, err
+	return append(dirs, "/opt/cni/bin")
 }
 
 func klogRef(pod *corev1.Pod) string { return pod.Namespace + "/" + pod.Name }

@@ -189,18 +189,18 @@ func (k *Kubelet) registerOnce(ctx context.Context) error {
 func (k *Kubelet) setNode(n *corev1.Node) {
 	k.mu.Lock()
 	k.nodeUID = n.UID
-	needCIDR := k.ipam == nil && n.Spec.PodCIDR != ""
+	needCIDR := k.pnet == nil && n.Spec.PodCIDR != ""
 	k.mu.Unlock()
 	if !needCIDR {
 		return
 	}
-	a, err := k.newIPAM(n.Spec.PodCIDR)
+	pn, err := k.newPodNetwork(n.Spec.PodCIDR)
 	if err != nil {
 		k.log.Error("unusable podCIDR", "err", err, "podCIDR", n.Spec.PodCIDR)
 		return
 	}
 	k.mu.Lock()
-	k.ipam = a
+	k.pnet = pn
 	uids := make([]string, 0, len(k.workers))
 	for uid := range k.workers {
 		uids = append(uids, string(uid))

@@ -39,8 +39,6 @@ type podWorker struct {
 	mountErr   string
 	volumes    map[string]string
 	volumesAt  time.Time
-	// ipOnNode: the pod IP is on the node's pod interface (routed mode).
-	ipOnNode bool
 	// written is the pod as returned by our last status write, and
 	// writtenFrom the resourceVersion that write was based on: while the
 	// informer still holds that version it lags behind our own write, and
@@ -239,13 +237,23 @@ func (k *Kubelet) podIP(pod *corev1.Pod) string {
 	if pod.Spec.HostNetwork {
 		return k.hostIP()
 	}
-	k.mu.Lock()
-	a := k.ipam
-	k.mu.Unlock()
-	if a == nil {
+	pn := k.podNet()
+	if pn == nil {
 		return ""
 	}
-	return a.lookup(string(pod.UID))
+	sb, _ := pn.lookup(pod.UID)
+	return sb.IP
+}
+
+// podNetNS is the path of the pod's network namespace; "" for the node's
+// (hostNetwork pods, loopback mode).
+func (k *Kubelet) podNetNS(uid types.UID) string {
+	pn := k.podNet()
+	if pn == nil {
+		return ""
+	}
+	sb, _ := pn.lookup(uid)
+	return sb.NetNS
 }
 
 // ensureSandbox gives the pod its IP, its volumes and its hosts and
@@ -255,25 +263,18 @@ func (k *Kubelet) ensureSandbox(ctx context.Context, w *podWorker, pod *corev1.P
 	if pod.Spec.HostNetwork {
 		ip = k.hostIP()
 	} else {
-		k.mu.Lock()
-		a := k.ipam
-		k.mu.Unlock()
-		if a == nil {
+		pn := k.podNet()
+		if pn == nil {
 			w.mountRetry = now.Add(time.Second)
 			return "", errors.New("waiting for the node's podCIDR")
 		}
-		var err error
-		if ip, err = a.allocate(string(pod.UID)); err != nil {
-			w.mountRetry = now.Add(5 * time.Second)
+		sb, err := pn.setup(ctx, pod)
+		if err != nil {
+			w.mountRetry = now.Add(2 * time.Second)
+			k.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
 			return "", err
 		}
-		if !w.ipOnNode {
-			if err := k.addPodIP(ip); err != nil {
-				w.mountRetry = now.Add(time.Second)
-				return "", err
-			}
-			w.ipOnNode = true
-		}
+		ip = sb.IP
 	}
 	if w.volumes != nil && now.Sub(w.volumesAt) < k.cfg.Timings.ConfigVolumeSync {
 		return ip, nil
@@ -608,11 +609,10 @@ func (k *Kubelet) cleanup(uid types.UID) {
 		k.track(uid, c.ID, false)
 	}
 	_ = os.RemoveAll(k.podDir(uid))
-	k.mu.Lock()
-	a := k.ipam
-	k.mu.Unlock()
-	if a != nil {
-		k.delPodIP(a.release(string(uid)))
+	if pn := k.podNet(); pn != nil {
+		if err := pn.teardown(context.Background(), uid); err != nil {
+			k.log.Warn("pod network teardown", "err", err, "pod", uid)
+		}
 	}
 	if p, ok := k.rt.(interface{ RemovePod(string) }); ok {
 		p.RemovePod(string(uid))

@@ -145,7 +145,7 @@ func runHollowNodes(ctx context.Context, args []string) error {
 type kubeletFlags struct {
 	clientFlags
 	nodeName, nodeIP, podCIDR, rootDir, fixture, clusterDNS, clusterDomain string
-	cpu, memory, mode, device, shim                                        string
+	cpu, memory, mode, shim, bridge, cniBinDir                             string
 	port, pods, eventBurst                                                 int
 	eventQPS                                                               float64
 }
@@ -154,7 +154,7 @@ func (kf *kubeletFlags) register(fs *flag.FlagSet) {
 	kf.clientFlags.register(fs)
 	host, _ := os.Hostname()
 	fs.StringVar(&kf.nodeName, "node-name", host, "name of the Node to register")
-	fs.StringVar(&kf.nodeIP, "node-ip", "", "the node's InternalIP, where the kubelet API listens (default: 127.0.0.1 in loopback mode, the default route's address in routed mode)")
+	fs.StringVar(&kf.nodeIP, "node-ip", "", "the node's InternalIP, where the kubelet API listens (default: 127.0.0.1 in loopback mode, the default route's address in cni mode)")
 	fs.StringVar(&kf.podCIDR, "pod-cidr", "", "range of pod IPs (default: the Node's spec.podCIDR)")
 	fs.StringVar(&kf.rootDir, "root-dir", "/var/lib/seven/kubelet", "state, logs, volumes and images")
 	fs.IntVar(&kf.port, "port", 10250, "kubelet API port (0 picks a free port)")
@@ -164,8 +164,9 @@ func (kf *kubeletFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&kf.cpu, "node-cpu", "", "CPU capacity (default: the machine's)")
 	fs.StringVar(&kf.memory, "node-memory", "", "memory capacity (default: the machine's)")
 	fs.IntVar(&kf.pods, "node-pods", 110, "pod capacity")
-	fs.StringVar(&kf.mode, "mode", kubelet.ModeLoopback, "networking: loopback or routed")
-	fs.StringVar(&kf.device, "network-device", "seven0", "routed mode: the interface that holds the pod IPs")
+	fs.StringVar(&kf.mode, "mode", "", "pod networking: cni (a network namespace per pod; needs root) or loopback (the rootless deviation); default cni as root, else loopback")
+	fs.StringVar(&kf.cniBinDir, "cni-bin-dir", "", "comma-separated directories holding the CNI plugins (default: cni/ next to seven, then /opt/cni/bin)")
+	fs.StringVar(&kf.bridge, "bridge", "", "cni mode: the node bridge (default cni0)")
 	fs.StringVar(&kf.shim, "shim", "", "the container shim binary (default: seven-shim next to seven, else seven itself)")
 	fs.Float64Var(&kf.eventQPS, "event-qps", 50, "rate limit of event writes, apart from status writes")
 	fs.IntVar(&kf.eventBurst, "event-burst", 100, "burst of event writes")
@@ -185,17 +186,26 @@ func (kf *kubeletFlags) kubelet(c *clientSetup) (*kubelet.Kubelet, error) {
 	if err != nil {
 		return nil, err
 	}
+	if kf.mode == "" {
+		kf.mode = kubelet.ModeLoopback
+		if os.Geteuid() == 0 {
+			kf.mode = kubelet.ModeCNI
+		}
+	}
 	if kf.nodeIP == "" && kf.mode == kubelet.ModeLoopback {
 		kf.nodeIP = "127.0.0.1"
 	}
 	kc := kubelet.Config{
-		Client: client, EventClient: events, NetworkDevice: kf.device, ShimBinary: kf.shim,
+		Client: client, EventClient: events, Bridge: kf.bridge, ShimBinary: kf.shim,
 		NodeName: kf.nodeName, NodeIP: kf.nodeIP, PodCIDR: kf.podCIDR, RootDir: kf.rootDir,
 		ServerPort: kf.port, FixtureBinary: kf.fixture, ClusterDomain: kf.clusterDomain, Pods: kf.pods, Mode: kf.mode,
 		Timings: c.timings, Logger: c.log,
 	}
 	if kf.clusterDNS != "" {
 		kc.ClusterDNS = strings.Split(kf.clusterDNS, ",")
+	}
+	if kf.cniBinDir != "" {
+		kc.CNIBinDirs = strings.Split(kf.cniBinDir, ",")
 	}
 	if kf.cpu != "" {
 		if kc.CPU, err = resource.ParseQuantity(kf.cpu); err != nil {
@@ -253,7 +263,7 @@ func runNode(ctx context.Context, args []string) error {
 		return err
 	}
 	mode := proxy.ModeLoopback
-	if kf.mode == kubelet.ModeRouted {
+	if kf.mode == kubelet.ModeCNI {
 		mode = proxy.ModeRouted
 	}
 	p, err := proxy.New(proxy.Config{Client: c.client, NodeName: kf.nodeName, NodeIPs: []string{kf.nodeIP}, Mode: mode,
