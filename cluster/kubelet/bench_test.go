@@ -129,6 +129,7 @@ type childConfig struct {
 	HeapFile, ShimBinary       string
 	// NodeName defaults to node-1; NodeIP and Mode to the kubelet's defaults.
 	NodeName, NodeIP, Mode string
+	CNIBinDirs             []string
 }
 
 // runChildKubelet runs a kubelet until SIGTERM (the test binary re-executed
@@ -158,7 +159,7 @@ func runChildKubelet() int {
 	if cc.NodeName == "" {
 		cc.NodeName = "node-1"
 	}
-	k, err := New(Config{Client: client, NodeName: cc.NodeName, NodeIP: cc.NodeIP, Mode: cc.Mode, PodCIDR: cc.PodCIDR, RootDir: cc.RootDir,
+	k, err := New(Config{Client: client, NodeName: cc.NodeName, NodeIP: cc.NodeIP, Mode: cc.Mode, CNIBinDirs: cc.CNIBinDirs, PodCIDR: cc.PodCIDR, RootDir: cc.RootDir,
 		Images: images, ShimBinary: cc.ShimBinary, Timings: timings.Fast(), Logger: testLogger(), StopPodsOnExit: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child kubelet:", err)

@@ -25,6 +25,7 @@ import (
 	"github.com/project-seven/seven/cluster/image"
 	krt "github.com/project-seven/seven/cluster/kubelet/runtime"
 	"github.com/project-seven/seven/cluster/timings"
+	"github.com/project-seven/seven/cluster/kubelet/podnet/cnitest"
 	"github.com/project-seven/seven/fixtures/fixturetest"
 )
 
@@ -35,6 +36,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	fixturetest.Cleanup()
+	cnitest.Cleanup()
 	if shimDir != "" {
 		os.RemoveAll(shimDir)
 	}

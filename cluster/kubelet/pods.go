@@ -396,13 +396,8 @@ func (k *Kubelet) startContainer(ctx context.Context, w *podWorker, pod *corev1.
 		if !ok {
 			return &configError{fmt.Sprintf("volume %q not found", vm.Name)}
 		}
-		if vm.SubPath != "" {
-			src = filepath.Join(src, filepath.Clean("/"+vm.SubPath))
-			if _, err := os.Stat(src); os.IsNotExist(err) {
-				_ = os.MkdirAll(src, 0o755)
-			}
-		}
-		mounts = append(mounts, krt.Mount{HostPath: src, ContainerPath: vm.MountPath, ReadOnly: vm.ReadOnly})
+		// The runtime resolves the subPath within the volume.
+		mounts = append(mounts, krt.Mount{HostPath: src, SubPath: vm.SubPath, ContainerPath: vm.MountPath, ReadOnly: vm.ReadOnly})
 		custom[filepath.Clean(vm.MountPath)] = true
 	}
 	dir := k.podDir(pod.UID)
@@ -427,11 +422,21 @@ func (k *Kubelet) startContainer(ctx context.Context, w *podWorker, pod *corev1.
 	if pod.Spec.HostNetwork {
 		host, _ = os.Hostname()
 	}
+	sec, err := containerSecurity(pod, c, img.Config.User, img.RootFS)
+	if err != nil {
+		return err
+	}
+	if iso, ok := k.rt.(interface{ Isolated() bool }); ok && !iso.Isolated() && !isDefaultSecurity(sec) {
+		return &configError{"the rootless process runtime cannot honour the container's securityContext (user, groups, capabilities, read-only root); run the node as root"}
+	}
 	spec := krt.ContainerSpec{
 		PodUID: string(pod.UID), PodNamespace: pod.Namespace, PodName: pod.Name,
 		Name: c.Name, Attempt: s.Attempt, Image: c.Image, ImageID: img.ID,
 		RootFS: img.RootFS, Args: argv, Env: mergeEnv(img.Config.Env, env), WorkingDir: workingDir,
-		Hostname: host, Mounts: mounts,
+		Hostname: host, Mounts: mounts, HostPID: pod.Spec.HostPID, Security: sec,
+	}
+	if !pod.Spec.HostNetwork {
+		spec.NetNS = k.podNetNS(pod.UID)
 	}
 	if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
 		spec.Resources.MemoryLimit = q.Value()

@@ -16,6 +16,8 @@ import (
 
 	"github.com/vishvananda/netns"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/project-seven/seven/cluster/kubelet/podnet/cnitest"
 )
 
 // nsRun runs ip with args, failing the test on error.
@@ -80,17 +82,16 @@ func apiProxy(t *testing.T, ns, target string) string {
 	return l.Addr().String()
 }
 
-// TestRoutedAcrossNamespaces runs two routed-mode kubelets as processes in
+// TestRoutedAcrossNamespaces runs two CNI-mode kubelets as processes in
 // two network namespaces joined by a veth pair (two "nodes" with their own
 // IPs) and checks that a pod on node-a reaches a pod on node-b by its pod IP,
 // through the routes the kubelets keep.
 func TestRoutedAcrossNamespaces(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("routed mode needs root (CAP_NET_ADMIN) to create network namespaces")
-	}
+	requireRoot(t, "a kubelet per network namespace")
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("the test needs the ip command (iproute2) to build its namespaces")
+		t.Fatal("the test needs the ip command (iproute2) to build its namespaces")
 	}
+	plugins := cnitest.Plugins(t)
 	c := newCluster(t)
 	c.stopKubelet() // the children are the nodes
 	id := os.Getpid() % 100000
@@ -114,7 +115,7 @@ func TestRoutedAcrossNamespaces(t *testing.T) {
 	for _, n := range nodes {
 		cc := childConfig{Host: "https://" + apiProxy(t, n.ns, target), CAData: c.rest.CAData, CertData: c.rest.CertData, KeyData: c.rest.KeyData,
 			BearerToken: c.rest.BearerToken, PodCIDR: n.cidr, RootDir: filepath.Join(t.TempDir(), n.name), ImageDir: c.images.Dir(),
-			NodeName: n.name, NodeIP: n.ip, Mode: ModeRouted}
+			NodeName: n.name, NodeIP: n.ip, Mode: ModeCNI, CNIBinDirs: []string{plugins}}
 		data, _ := json.Marshal(cc)
 		cfgPath := filepath.Join(t.TempDir(), "child.json")
 		if err := os.WriteFile(cfgPath, data, 0o600); err != nil {

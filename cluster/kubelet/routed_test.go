@@ -3,7 +3,10 @@ package kubelet
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
+	"os"
+	"os/exec"
 	"slices"
 	"sync"
 	"testing"
@@ -16,68 +19,53 @@ import (
 	"github.com/project-seven/seven/cluster/apiserver/apiservertest"
 	"github.com/project-seven/seven/cluster/image"
 	"github.com/project-seven/seven/cluster/kubelet/podnet"
+	"github.com/project-seven/seven/cluster/kubelet/podnet/cnitest"
 	"github.com/project-seven/seven/cluster/timings"
 	"github.com/project-seven/seven/fixtures/fixturetest"
 )
 
-// fakeNet records what the kubelet asks of the routed pod network.
-type fakeNet struct {
+// fakeRoutes records the routes the kubelet asks for (package podnet tests
+// the netlink side in namespaces).
+type fakeRoutes struct {
 	mu       sync.Mutex
-	ips      map[netip.Addr]bool
 	routes   []podnet.Route
 	tornDown bool
 	closed   bool
 }
 
-func (f *fakeNet) AddPodIP(ip netip.Addr) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.ips[ip] = true
-	return nil
-}
-
-func (f *fakeNet) DelPodIP(ip netip.Addr) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.ips, ip)
-	return nil
-}
-
-func (f *fakeNet) SyncPodIPs(want []netip.Addr) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.ips = map[netip.Addr]bool{}
-	for _, ip := range want {
-		f.ips[ip] = true
-	}
-	return nil
-}
-
-func (f *fakeNet) SyncRoutes(want []podnet.Route) error {
+func (f *fakeRoutes) SyncRoutes(want []podnet.Route) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.routes = slices.Clone(want)
 	return nil
 }
 
-func (f *fakeNet) Teardown() error { f.mu.Lock(); defer f.mu.Unlock(); f.tornDown = true; return nil }
-func (f *fakeNet) Close()          { f.mu.Lock(); defer f.mu.Unlock(); f.closed = true }
+func (f *fakeRoutes) Teardown() error { f.mu.Lock(); defer f.mu.Unlock(); f.tornDown = true; return nil }
+func (f *fakeRoutes) Close()          { f.mu.Lock(); defer f.mu.Unlock(); f.closed = true }
 
-func (f *fakeNet) state() (ips []string, routes []podnet.Route) {
+func (f *fakeRoutes) state() []podnet.Route {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for ip := range f.ips {
-		ips = append(ips, ip.String())
-	}
-	slices.Sort(ips)
-	return ips, slices.Clone(f.routes)
+	return slices.Clone(f.routes)
 }
 
-// TestRoutedMode runs a routed-mode kubelet against the real API server with
-// a recording network (package podnet tests the netlink side in namespaces):
-// the podCIDR comes from the Node, pod IPs go on the node, routes follow the
-// other Nodes.
-func TestRoutedMode(t *testing.T) {
+// requireRoot skips without root, except in CI, which runs as root.
+func requireRoot(t testing.TB, why string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s needs root, and CI runs as root", why)
+		}
+		t.Skipf("%s needs root", why)
+	}
+}
+
+// TestCNIMode runs a CNI-mode kubelet against the real API server with real
+// pod namespaces on a bridge of the test's own and recorded routes: the
+// podCIDR comes from the Node, each pod gets a namespace and an IP of it,
+// routes follow the other Nodes, and everything goes with the pods.
+func TestCNIMode(t *testing.T) {
+	requireRoot(t, "a network namespace per pod")
 	rc := apiservertest.Start(t)
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
@@ -90,9 +78,11 @@ func TestRoutedMode(t *testing.T) {
 	if err := images.EnsureFixtures(fixturetest.Binary(t)); err != nil {
 		t.Fatal(err)
 	}
-	fake := &fakeNet{ips: map[netip.Addr]bool{}}
+	fake := &fakeRoutes{}
+	bridge := fmt.Sprintf("s7k%d", os.Getpid()%100000)
 	k, err := New(Config{
-		Client: client, NodeName: "node-1", NodeIP: "127.0.0.1", Mode: ModeRouted, PodNetwork: fake,
+		Client: client, NodeName: "node-1", NodeIP: "127.0.0.1", Mode: ModeCNI, Routes: fake,
+		CNIBinDirs: []string{cnitest.Plugins(t)}, Bridge: bridge,
 		RootDir: t.TempDir(), Images: images, Timings: timings.Fast(), Logger: testLogger(), StopPodsOnExit: true,
 	})
 	if err != nil {
@@ -120,7 +110,7 @@ func TestRoutedMode(t *testing.T) {
 	c.create(fixturePod("web", "seven.local/fixture:v1"))
 
 	// What the nodeipam controller does: assign podCIDRs.
-	cidr := randomCIDR()
+	cidr := fmt.Sprintf("10.%d.%d.0/24", 100+rand.IntN(100), rand.IntN(256))
 	node, err := client.CoreV1().Nodes().Get(context.Background(), "node-1", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -143,11 +133,17 @@ func TestRoutedMode(t *testing.T) {
 	if !netip.MustParsePrefix(cidr).Contains(netip.MustParseAddr(p.Status.PodIP)) {
 		t.Errorf("pod IP %s outside the Node's podCIDR %s", p.Status.PodIP, cidr)
 	}
+	netns := k.podNetNS(p.UID)
+	if _, err := os.Stat(netns); err != nil {
+		t.Errorf("the pod's network namespace: %v", err)
+	}
+	if out, err := exec.Command("ip", "link", "show", bridge).CombinedOutput(); err != nil {
+		t.Errorf("node bridge %s: %v %s", bridge, err, out)
+	}
 	want := []podnet.Route{{Dst: netip.MustParsePrefix("10.244.2.0/24"), Via: netip.MustParseAddr("10.0.0.2")}}
 	eventually(t, 5*time.Second, func() (bool, string) {
-		ips, routes := fake.state()
-		return slices.Equal(ips, []string{p.Status.PodIP}) && slices.Equal(routes, want),
-			fmt.Sprintf("pod IPs %v routes %v, want [%s] %v", ips, routes, p.Status.PodIP, want)
+		routes := fake.state()
+		return slices.Equal(routes, want), fmt.Sprintf("routes %v, want %v", routes, want)
 	})
 
 	if err := client.CoreV1().Nodes().Delete(context.Background(), "node-2", metav1.DeleteOptions{}); err != nil {
@@ -157,11 +153,15 @@ func TestRoutedMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, func() (bool, string) {
-		ips, routes := fake.state()
-		return len(ips) == 0 && len(routes) == 0, fmt.Sprintf("pod IPs %v routes %v after deletions", ips, routes)
+		_, err := os.Stat(netns)
+		routes := fake.state()
+		return os.IsNotExist(err) && len(routes) == 0, fmt.Sprintf("namespace %v routes %v after deletions", err, routes)
 	})
 	stop()
 	if !fake.tornDown || !fake.closed {
-		t.Errorf("network not torn down and closed at exit (StopPodsOnExit)")
+		t.Errorf("routes not torn down and closed at exit (StopPodsOnExit)")
+	}
+	if err := exec.Command("ip", "link", "show", bridge).Run(); err == nil {
+		t.Errorf("bridge %s left behind at exit (StopPodsOnExit)", bridge)
 	}
 }

@@ -33,8 +33,8 @@ type podNetwork interface {
 	lookup(uid types.UID) (sandbox, bool)
 	// teardown releases the pod's network; a pod without one is no error.
 	teardown(ctx context.Context, uid types.UID) error
-	// close releases what the node holds for all pods (StopPodsOnExit),
-	// once every pod was torn down.
+	// close releases what the node holds for all pods (StopPodsOnExit,
+	// once their containers stopped): every pod's network, then the node's.
 	close() error
 }
 
@@ -187,5 +187,16 @@ func (n *cniNetwork) teardown(ctx context.Context, uid types.UID) error {
 }
 
 func (n *cniNetwork) close() error {
-	return errors.Join(n.cni.RemoveBridge(), podnet.RemoveForward(n.cidr))
+	n.mu.Lock()
+	uids := make([]types.UID, 0, len(n.byUID))
+	for uid := range n.byUID {
+		uids = append(uids, uid)
+	}
+	n.mu.Unlock()
+	var errs []error
+	for _, uid := range uids {
+		errs = append(errs, n.teardown(context.Background(), uid))
+	}
+	errs = append(errs, n.cni.RemoveBridge(), podnet.RemoveForward(n.cidr))
+	return errors.Join(errs...)
 }

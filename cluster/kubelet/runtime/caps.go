@@ -19,10 +19,10 @@ var capNames = [...]string{
 
 // DefaultCapabilities are what a container keeps when its security context
 // adds and drops nothing: the set containerd and Docker give.
-var DefaultCapabilities = []string{
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-	"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+var DefaultCapabilities = []string{ // in capability order
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
+	"CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SYS_CHROOT",
+	"CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP",
 }
 
 // AllCapabilities are every capability (privileged containers).
