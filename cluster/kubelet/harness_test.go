@@ -23,9 +23,9 @@ import (
 
 	"github.com/project-seven/seven/cluster/apiserver/apiservertest"
 	"github.com/project-seven/seven/cluster/image"
+	"github.com/project-seven/seven/cluster/kubelet/podnet/cnitest"
 	krt "github.com/project-seven/seven/cluster/kubelet/runtime"
 	"github.com/project-seven/seven/cluster/timings"
-	"github.com/project-seven/seven/cluster/kubelet/podnet/cnitest"
 	"github.com/project-seven/seven/fixtures/fixturetest"
 )
 

@@ -40,8 +40,13 @@ func (f *fakeRoutes) SyncRoutes(want []podnet.Route) error {
 	return nil
 }
 
-func (f *fakeRoutes) Teardown() error { f.mu.Lock(); defer f.mu.Unlock(); f.tornDown = true; return nil }
-func (f *fakeRoutes) Close()          { f.mu.Lock(); defer f.mu.Unlock(); f.closed = true }
+func (f *fakeRoutes) Teardown() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tornDown = true
+	return nil
+}
+func (f *fakeRoutes) Close() { f.mu.Lock(); defer f.mu.Unlock(); f.closed = true }
 
 func (f *fakeRoutes) state() []podnet.Route {
 	f.mu.Lock()
