@@ -434,6 +434,7 @@ func (k *Kubelet) startContainer(ctx context.Context, w *podWorker, pod *corev1.
 		Name: c.Name, Attempt: s.Attempt, Image: c.Image, ImageID: img.ID,
 		RootFS: img.RootFS, Args: argv, Env: mergeEnv(img.Config.Env, env), WorkingDir: workingDir,
 		Hostname: host, Mounts: mounts, HostPID: pod.Spec.HostPID, Security: sec,
+		Stdin: c.Stdin, StdinOnce: c.StdinOnce,
 	}
 	if !pod.Spec.HostNetwork {
 		spec.NetNS = k.podNetNS(pod.UID)

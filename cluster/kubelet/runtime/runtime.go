@@ -84,6 +84,10 @@ type ContainerSpec struct {
 	// PID 1 of a namespace of its own and sees only its own processes.
 	HostPID  bool     `json:"hostPID,omitempty"`
 	Security Security `json:"security"`
+	// Stdin gives the container a stdin that attach sessions write to
+	// (StdinOpener); StdinOnce closes it when the first session ends.
+	Stdin     bool `json:"stdin,omitempty"`
+	StdinOnce bool `json:"stdinOnce,omitempty"`
 }
 
 // State of a container.

@@ -111,6 +111,9 @@ func runShim(dir string) int {
 		}
 		cmd.ExtraFiles = []*os.File{initErrW}
 	}
+	if cmd.Stdin, err = containerStdin(dir, spec); err != nil { // see attach.go
+		return fail(err)
+	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return fail(err)

@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -37,6 +38,11 @@ func main() {
 	case "hostname":
 		h, _ := os.Hostname()
 		fmt.Println(h)
+	case "stdin": // copy stdin to stdout until EOF
+		if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	case "cat":
 		b, err := os.ReadFile(os.Args[2])
 		if err != nil {
