@@ -218,3 +218,41 @@ func coversHosts(path string, hosts []string) bool {
 	}
 	return true
 }
+
+// The API server's identity towards kubelets, as kubeadm issues it
+// (apiserver-kubelet-client.crt): kubelets allow this user, and admins.
+const (
+	KubeletClientUser  = "kube-apiserver-kubelet-client"
+	KubeletClientGroup = "kubeadm:cluster-admins"
+)
+
+// KubeletCertificates are the files a kubelet serves its API with
+// (--tls-cert-file, --tls-private-key-file, --client-ca-file).
+type KubeletCertificates struct {
+	CertFile, KeyFile, ClientCAFile string
+}
+
+// WriteKubeletCertificates issues node's serving certificate, valid for its
+// name and ips (user system:node:<node> in system:nodes, as a kubelet's
+// serving CSR asks), and writes it into dir with the cluster CA, which
+// client certificates must chain to: kubelet.crt, kubelet.key, ca.crt.
+func (p *PKI) WriteKubeletCertificates(dir, node string, ips ...string) (KubeletCertificates, error) {
+	certPEM, keyPEM, err := p.Issue("system:node:"+node, []string{"system:nodes"}, append([]string{node}, ips...), true)
+	if err != nil {
+		return KubeletCertificates{}, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return KubeletCertificates{}, fmt.Errorf("kubelet certificates: %w", err)
+	}
+	c := KubeletCertificates{
+		CertFile:     filepath.Join(dir, "kubelet.crt"),
+		KeyFile:      filepath.Join(dir, "kubelet.key"),
+		ClientCAFile: filepath.Join(dir, "ca.crt"),
+	}
+	for path, data := range map[string][]byte{c.CertFile: certPEM, c.KeyFile: keyPEM, c.ClientCAFile: p.CAPEM} {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return KubeletCertificates{}, fmt.Errorf("kubelet certificates: %w", err)
+		}
+	}
+	return c, nil
+}

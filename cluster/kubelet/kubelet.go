@@ -73,6 +73,9 @@ type Config struct {
 	Logger        *slog.Logger
 	// ServerPort is the kubelet API's HTTPS port on NodeIP; 0 picks a free one.
 	ServerPort int
+	// ServingConfig is the kubelet API's certificate and access control
+	// (see server.go).
+	ServingConfig
 	// Mode is ModeLoopback (default) or ModeCNI (see sandbox.go, network.go
 	// and package podnet). In CNI mode NodeIP defaults to the address of the
 	// default route's interface.
@@ -142,6 +145,7 @@ type Kubelet struct {
 	nodeLister corelisters.NodeLister
 	nodeUID    types.UID
 	listener   net.Listener
+	metrics    apiMetrics // see server_metrics.go
 	// synced: the pod informer has synced, so a pod missing from it is gone.
 	synced bool
 }

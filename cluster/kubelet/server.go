@@ -17,23 +17,43 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/remotecommand"
-	"k8s.io/streaming/pkg/httpstream/wsstream"
 
 	"github.com/project-seven/seven/cluster/kubelet/crilog"
 	krt "github.com/project-seven/seven/cluster/kubelet/runtime"
 )
 
-// listen opens the kubelet API's TLS listener with a self-signed serving
-// certificate for NodeIP and NodeName, generated at start.
+// ServingConfig is the kubelet API's TLS and access control, as upstream's
+// --tls-cert-file, --tls-private-key-file, --client-ca-file and
+// authorization settings.
+type ServingConfig struct {
+	// TLSCertFile and TLSPrivateKeyFile are the serving certificate (PEM),
+	// issued by the cluster CA for the node's name and IP. Without them
+	// the kubelet makes a self-signed one at start (and warns): an API
+	// server that verifies kubelets then refuses to talk to it.
+	TLSCertFile       string
+	TLSPrivateKeyFile string
+	// ClientCAFile holds the CA certificates (PEM) that client
+	// certificates must chain to. Without it every request is anonymous
+	// and allowed, as upstream's kubelet does with its flag defaults
+	// (--anonymous-auth, --authorization-mode=AlwaysAllow), with a warning.
+	ClientCAFile string
+	// Authorizer decides what an authenticated client may do; default
+	// StaticAuthorizer (see server_auth.go).
+	Authorizer Authorizer
+}
+
+// listen opens the kubelet API's TLS listener.
 func (k *Kubelet) listen() (*http.Server, error) {
-	cert, err := selfSigned(k.cfg.NodeName, k.cfg.NodeIP)
+	cert, err := k.servingCertificate()
+	if err != nil {
+		return nil, err
+	}
+	auth, err := k.newAuthenticator()
 	if err != nil {
 		return nil, err
 	}
@@ -41,14 +61,40 @@ func (k *Kubelet) listen() (*http.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
+	tlsConfig := &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		NextProtos:   []string{"http/1.1"}, // upgrades (SPDY, WebSocket) need HTTP/1.1
+		MinVersion:   tls.VersionTLS12,
+		// A certificate is asked for but checked by the authenticator, so
+		// that a missing or foreign one is a 401, not a failed handshake.
+		ClientAuth: tls.RequestClientCert,
+	}
 	k.mu.Lock()
 	k.listener = tls.NewListener(ln, tlsConfig)
 	k.mu.Unlock()
-	return &http.Server{Handler: k.Handler(), ReadHeaderTimeout: 10 * time.Second}, nil
+	return &http.Server{Handler: k.secure(auth, k.Handler()), ReadHeaderTimeout: 10 * time.Second}, nil
+}
+
+// servingCertificate loads TLSCertFile and TLSPrivateKeyFile, or makes a
+// self-signed certificate when none is configured.
+func (k *Kubelet) servingCertificate() (tls.Certificate, error) {
+	c := k.cfg.ServingConfig
+	if c.TLSCertFile != "" || c.TLSPrivateKeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSPrivateKeyFile)
+		if err != nil {
+			return tls.Certificate{}, fmt.Errorf("serving certificate: %w", err)
+		}
+		return cert, nil
+	}
+	k.log.Warn("kubelet API serves a self-signed certificate: no --tls-cert-file given, and API servers that verify kubelets will refuse this one")
+	return selfSigned(k.cfg.NodeName, k.cfg.NodeIP)
 }
 
 func (k *Kubelet) serve(ctx context.Context, srv *http.Server) {
+	// Upgraded sessions (exec, attach, port-forward) are hijacked
+	// connections that Shutdown does not track: their requests' contexts
+	// end with the kubelet's, and the sessions with them.
+	srv.BaseContext = func(net.Listener) context.Context { return ctx }
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(k.listener) }()
 	select {
@@ -61,22 +107,31 @@ func (k *Kubelet) serve(ctx context.Context, srv *http.Server) {
 	shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shut); err != nil {
-		_ = srv.Close() // followed logs and exec sessions
+		_ = srv.Close() // followed logs
 	}
 }
 
-// Handler serves the kubelet API.
+// Handler serves the kubelet API, without authentication (listen puts it
+// behind secure).
 func (k *Kubelet) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
 	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", k.handleLogs)
-	mux.HandleFunc("/exec/{namespace}/{pod}/{container}", k.handleExec)
+	for _, p := range []string{"/{namespace}/{pod}/{container}", "/{namespace}/{pod}/{uid}/{container}"} {
+		mux.HandleFunc("/exec"+p, k.handleExec)
+		mux.HandleFunc("/attach"+p, k.handleAttach)
+	}
+	mux.HandleFunc("/portForward/{namespace}/{pod}", k.handlePortForward)
+	mux.HandleFunc("/portForward/{namespace}/{pod}/{uid}", k.handlePortForward)
 	mux.HandleFunc("GET /stats/summary", k.handleSummary)
+	mux.HandleFunc("GET /metrics", k.handleMetrics)
 	mux.HandleFunc("GET /metrics/cadvisor", k.handleCadvisor)
 	mux.HandleFunc("GET /pods", k.handlePods)
 	return mux
 }
 
+// selfSigned makes a serving certificate for name and ip signed by itself
+// (the fallback without TLSCertFile).
 func selfSigned(name, ip string) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -230,104 +285,6 @@ func (k *Kubelet) handleLogs(w http.ResponseWriter, r *http.Request) {
 	if err := crilog.Read(r.Context(), c.LogPath, opts, out); err != nil {
 		k.log.Debug("serving logs", "err", err)
 	}
-}
-
-func (k *Kubelet) handleExec(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	command := q["command"]
-	if len(command) == 0 {
-		writeError(w, apierrors.NewBadRequest("you must specify at least one command for the container"))
-		return
-	}
-	stdin, stdout, stderr, tty := boolParam(q, "stdin"), boolParam(q, "stdout"), boolParam(q, "stderr"), boolParam(q, "tty")
-	if !stdin && !stdout && !stderr {
-		writeError(w, apierrors.NewBadRequest("you must specify at least one of stdin, stdout, stderr"))
-		return
-	}
-	if tty && stderr {
-		stderr = false // a terminal merges stderr into stdout
-	}
-	_, c, err := k.findRuntimeContainer(r.PathValue("namespace"), r.PathValue("pod"), r.PathValue("container"), false)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if !c.Running() {
-		writeError(w, apierrors.NewBadRequest(fmt.Sprintf("container %s is not running", c.Spec.Name)))
-		return
-	}
-	if !wsstream.IsWebSocketRequest(r) {
-		writeError(w, apierrors.NewBadRequest("exec needs a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io); SPDY is not supported"))
-		return
-	}
-	channels := []wsstream.ChannelType{wsstream.IgnoreChannel, wsstream.IgnoreChannel, wsstream.IgnoreChannel, wsstream.WriteChannel, wsstream.IgnoreChannel}
-	if stdin {
-		channels[remotecommand.StreamStdIn] = wsstream.ReadChannel
-	}
-	if stdout {
-		channels[remotecommand.StreamStdOut] = wsstream.WriteChannel
-	}
-	if stderr {
-		channels[remotecommand.StreamStdErr] = wsstream.WriteChannel
-	}
-	if tty {
-		channels[remotecommand.StreamResize] = wsstream.ReadChannel
-	}
-	conn := wsstream.NewConn(map[string]wsstream.ChannelProtocolConfig{
-		remotecommand.StreamProtocolV5Name: {Binary: true, Channels: channels},
-		remotecommand.StreamProtocolV4Name: {Binary: true, Channels: channels},
-	})
-	conn.SetIdleTimeout(4 * time.Hour)
-	_, streams, err := conn.Open(w, r)
-	if err != nil {
-		k.log.Debug("exec: websocket open failed", "err", err)
-		return
-	}
-	defer conn.Close()
-	opts := krt.ExecOptions{Command: command, TTY: tty}
-	if stdin {
-		opts.Stdin = streams[remotecommand.StreamStdIn]
-	}
-	if stdout {
-		opts.Stdout = streams[remotecommand.StreamStdOut]
-	}
-	if stderr {
-		opts.Stderr = streams[remotecommand.StreamStdErr]
-	}
-	if tty {
-		resize := make(chan krt.Size, 1)
-		opts.Resize = resize
-		go func() {
-			defer close(resize)
-			dec := json.NewDecoder(streams[remotecommand.StreamResize])
-			for {
-				var sz struct{ Width, Height uint16 }
-				if err := dec.Decode(&sz); err != nil {
-					return
-				}
-				select {
-				case resize <- krt.Size{Width: sz.Width, Height: sz.Height}:
-				case <-r.Context().Done():
-					return
-				}
-			}
-		}()
-	}
-	code, err := k.rt.Exec(r.Context(), c.ID, opts)
-	st := metav1.Status{Status: metav1.StatusSuccess}
-	switch {
-	case err != nil:
-		st = metav1.Status{Status: metav1.StatusFailure, Message: err.Error(), Reason: metav1.StatusReasonInternalError, Code: http.StatusInternalServerError}
-	case code != 0:
-		st = metav1.Status{
-			Status:  metav1.StatusFailure,
-			Reason:  remotecommand.NonZeroExitCodeReason,
-			Message: fmt.Sprintf("command terminated with non-zero exit code: error executing command [%s], exit code %d", strings.Join(command, " "), code),
-			Details: &metav1.StatusDetails{Causes: []metav1.StatusCause{{Type: remotecommand.ExitCodeCauseType, Message: strconv.Itoa(code)}}},
-		}
-	}
-	b, _ := json.Marshal(st)
-	_, _ = streams[remotecommand.StreamErr].Write(b)
 }
 
 // handlePods lists the pods this kubelet runs (as the kubelet's /pods does).

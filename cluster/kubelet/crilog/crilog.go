@@ -125,6 +125,10 @@ type Options struct {
 	LimitBytes int64
 	// Poll is the follow poll interval (default 100ms).
 	Poll time.Duration
+	// Stderr, when set, gets the stderr records apart (attach keeps the
+	// two streams apart); otherwise both go to out, as `kubectl logs`
+	// shows them.
+	Stderr io.Writer
 }
 
 // errLimit stops reading once LimitBytes have been written.
@@ -252,7 +256,11 @@ func (p *printer) line(line []byte) error {
 		p.buf = append(p.buf, '\n')
 	}
 	p.partial = r.Partial
-	_, err = p.out.Write(p.buf)
+	out := p.out
+	if p.opts.Stderr != nil && r.Stream == Stderr {
+		out = p.opts.Stderr
+	}
+	_, err = out.Write(p.buf)
 	return err
 }
 
