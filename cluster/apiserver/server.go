@@ -48,7 +48,11 @@ type Config struct {
 	TimingsPreset string
 	// CompactionInterval is how often etcd history is compacted; default 5m.
 	CompactionInterval time.Duration
-	Logger             *slog.Logger
+	// AllowLoopbackEndpoints accepts loopback addresses in Endpoints and
+	// EndpointSlices, which Kubernetes rejects (--allow-loopback-endpoints).
+	// It is the deviation of rootless nodes whose pods have loopback IPs.
+	AllowLoopbackEndpoints bool
+	Logger                 *slog.Logger
 }
 
 // EtcdEndpointsFile, in the data dir, lists the etcd client URLs in use.
@@ -105,7 +109,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	tolerate := int64(cfg.Timings.DefaultTolerationSeconds / time.Second)
-	reg, err := registry.New(registry.Config{NotReadyTolerationSeconds: tolerate, UnreachableTolerationSeconds: tolerate})
+	reg, err := registry.New(registry.Config{NotReadyTolerationSeconds: tolerate, UnreachableTolerationSeconds: tolerate,
+		AllowLoopbackEndpoints: cfg.AllowLoopbackEndpoints})
 	if err != nil {
 		return nil, err
 	}

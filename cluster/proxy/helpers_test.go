@@ -37,11 +37,14 @@ func TestMain(m *testing.M) {
 // loopbackRange is the cluster IP range of the tests' API servers.
 const loopbackRange = "127.96.0.0/16"
 
-// startAPI boots an API server whose cluster IPs are loopback addresses.
+// startAPI boots an API server whose cluster IPs are loopback addresses and
+// which accepts loopback endpoints (the backends are loopback listeners, as
+// the pods of rootless nodes are).
 func startAPI(tb testing.TB, serviceRange string) kubernetes.Interface {
 	tb.Helper()
 	_, rc := apiservertest.StartServer(tb, apiservertest.Options{Configure: func(c *apiserver.Config) {
 		c.ServiceClusterIPRange = serviceRange
+		c.AllowLoopbackEndpoints = true
 	}})
 	return kubernetes.NewForConfigOrDie(rc)
 }

@@ -231,10 +231,4 @@ func listWithMore(list []string, count, max int) string {
 
 func ptrTo[T any](v T) *T { return &v }
 
-// validateIP checks an IP address field the way Kubernetes checks its
-// existing IP fields (strict form, no leading zeros).
-func validateIP(ip string, p *field.Path) field.ErrorList {
-	return validation.IsValidIPForLegacyField(p, ip, true, nil)
-}
-
 func formatInt(v int64) string { return strconv.FormatInt(v, 10) }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -12,7 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-func endpoints() *Resource {
+func endpoints(cfg Config) *Resource {
+	rules := endpointIPRules{allowLoopback: cfg.AllowLoopbackEndpoints}
 	return &Resource{
 		GroupVersion: corev1.SchemeGroupVersion,
 		Name:         "endpoints",
@@ -36,12 +38,12 @@ func endpoints() *Resource {
 		Validate: func(obj runtime.Object) field.ErrorList {
 			ep := obj.(*corev1.Endpoints)
 			errs := validateMeta(&ep.ObjectMeta, true, apivalidation.NameIsDNSSubdomain)
-			return append(errs, validateSubsets(ep.Subsets)...)
+			return append(errs, rules.validateSubsets(ep.Subsets, nil)...)
 		},
 		ValidateUpdate: func(n, o runtime.Object) field.ErrorList {
 			ep, old := n.(*corev1.Endpoints), o.(*corev1.Endpoints)
 			errs := validateMetaUpdate(&ep.ObjectMeta, &old.ObjectMeta)
-			return append(errs, validateSubsets(ep.Subsets)...)
+			return append(errs, rules.validateSubsets(ep.Subsets, old.Subsets)...)
 		},
 		Columns: []metav1.TableColumnDefinition{
 			nameColumn(),
@@ -55,7 +57,10 @@ func endpoints() *Resource {
 	}
 }
 
-func validateSubsets(subsets []corev1.EndpointSubset) field.ErrorList {
+// validateSubsets checks the subsets of an Endpoints object; on update, old
+// are the stored ones. As in Kubernetes, unchanged subsets are not checked
+// again, so that addresses accepted by older rules stay updatable.
+func (r endpointIPRules) validateSubsets(subsets, old []corev1.EndpointSubset) field.ErrorList {
 	var errs field.ErrorList
 	for i, ss := range subsets {
 		ip := field.NewPath("subsets").Index(i)
@@ -63,10 +68,10 @@ func validateSubsets(subsets []corev1.EndpointSubset) field.ErrorList {
 			errs = append(errs, field.Required(ip, "must specify `addresses` or `notReadyAddresses`"))
 		}
 		for j, a := range ss.Addresses {
-			errs = append(errs, validateEndpointAddress(&a, ip.Child("addresses").Index(j))...)
+			errs = append(errs, r.validateEndpointAddress(&a, ip.Child("addresses").Index(j))...)
 		}
 		for j, a := range ss.NotReadyAddresses {
-			errs = append(errs, validateEndpointAddress(&a, ip.Child("notReadyAddresses").Index(j))...)
+			errs = append(errs, r.validateEndpointAddress(&a, ip.Child("notReadyAddresses").Index(j))...)
 		}
 		for j, p := range ss.Ports {
 			pp := ip.Child("ports").Index(j)
@@ -80,20 +85,28 @@ func validateSubsets(subsets []corev1.EndpointSubset) field.ErrorList {
 				errs = append(errs, field.Invalid(pp.Child("port"), p.Port, msg))
 			}
 			errs = append(errs, validateProtocol(p.Protocol, pp.Child("protocol"))...)
+			if p.AppProtocol != nil {
+				errs = append(errs, validateQualifiedName(*p.AppProtocol, pp.Child("appProtocol"))...)
+			}
 		}
+	}
+	if len(errs) > 0 && old != nil && apiequality.Semantic.DeepEqual(subsets, old) {
+		return nil
 	}
 	return errs
 }
 
-func validateEndpointAddress(a *corev1.EndpointAddress, p *field.Path) field.ErrorList {
-	errs := validateIP(a.IP, p.Child("ip"))
+// validateEndpointAddress checks one address: its form, hostname and node
+// name, then (even when the form was wrong, as Kubernetes does) its kind.
+func (r endpointIPRules) validateEndpointAddress(a *corev1.EndpointAddress, p *field.Path) field.ErrorList {
+	errs := validateLegacyIP(p.Child("ip"), a.IP, nil)
 	if a.Hostname != "" {
 		errs = append(errs, validateDNSLabel(a.Hostname, p.Child("hostname"))...)
 	}
 	if a.NodeName != nil {
 		errs = append(errs, validateDNSSubdomain(*a.NodeName, p.Child("nodeName"))...)
 	}
-	return errs
+	return append(errs, r.validateEndpointIP(a.IP, p.Child("ip"))...)
 }
 
 // formatEndpoints lists up to three ready ip:port pairs, as kubectl does.

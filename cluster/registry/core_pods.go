@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/diff"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	netutils "k8s.io/utils/net"
 )
 
 const (
@@ -23,6 +24,7 @@ const (
 )
 
 func pods(cfg Config) *Resource {
+
 	return &Resource{
 		GroupVersion: corev1.SchemeGroupVersion,
 		Name:         "pods",
@@ -194,7 +196,7 @@ func validatePodUpdate(n, o *corev1.Pod) field.ErrorList {
 	errs = append(errs, validateOnlyAddedTolerations(n.Spec.Tolerations, o.Spec.Tolerations, specPath.Child("tolerations"))...)
 	errs = append(errs, validateOnlyRemovedGates(n.Spec.SchedulingGates, o.Spec.SchedulingGates, specPath.Child("schedulingGates"))...)
 	if apiequality.Semantic.DeepEqual(n.Spec, o.Spec) {
-		return append(errs, validatePodStatus(&n.Status)...)
+		return append(errs, validatePodStatus(&n.Status, &o.Status)...)
 	}
 	munged := n.Spec.DeepCopy()
 	for i := range munged.Containers {
@@ -212,7 +214,7 @@ func validatePodUpdate(n, o *corev1.Pod) field.ErrorList {
 	if !apiequality.Semantic.DeepEqual(*munged, o.Spec) {
 		errs = append(errs, field.Forbidden(specPath, fmt.Sprintf("pod updates may not change fields other than %s\n%v", podUpdatableFields, diff.Diff(o.Spec, *munged))))
 	}
-	return append(errs, validatePodStatus(&n.Status)...)
+	return append(errs, validatePodStatus(&n.Status, &o.Status)...)
 }
 
 func validateOnlyAddedTolerations(n, o []corev1.Toleration, p *field.Path) field.ErrorList {
@@ -247,7 +249,7 @@ func validateOnlyRemovedGates(n, o []corev1.PodSchedulingGate, p *field.Path) fi
 	return nil
 }
 
-func validatePodStatus(s *corev1.PodStatus) field.ErrorList {
+func validatePodStatus(s, old *corev1.PodStatus) field.ErrorList {
 	var errs field.ErrorList
 	p := field.NewPath("status")
 	if s.NominatedNodeName != "" {
@@ -255,11 +257,70 @@ func validatePodStatus(s *corev1.PodStatus) field.ErrorList {
 			errs = append(errs, field.Invalid(p.Child("nominatedNodeName"), s.NominatedNodeName, msg))
 		}
 	}
-	for i, ip := range s.PodIPs {
-		errs = append(errs, validateIP(ip.IP, p.Child("podIPs").Index(i).Child("ip"))...)
+	errs = append(errs, validatePodIPs(s, old)...)
+	return append(errs, validateHostIPs(s, old)...)
+}
+
+// validatePodIPs checks status.podIPs as Kubernetes does: each a valid IP
+// (those already stored may stay as they are), at most one per family, the
+// first equal to podIP. Loopback pod IPs are valid pod IPs.
+func validatePodIPs(s, old *corev1.PodStatus) field.ErrorList {
+	var errs field.ErrorList
+	p := field.NewPath("status", "podIPs")
+	var existing []string
+	for _, ip := range old.PodIPs {
+		existing = append(existing, ip.IP)
 	}
+	ips := make([]string, 0, len(s.PodIPs))
+	for i, ip := range s.PodIPs {
+		errs = append(errs, validateLegacyIP(p.Index(i), ip.IP, existing)...)
+		ips = append(ips, ip.IP)
+	}
+	if len(ips) > 1 {
+		dual, err := netutils.IsDualStackIPStrings(ips)
+		if err != nil {
+			errs = append(errs, field.InternalError(p, fmt.Errorf("failed to check for dual stack with error:%v", err)))
+		}
+		if !dual || len(ips) > 2 {
+			errs = append(errs, field.Invalid(p, s.PodIPs, "may specify no more than one IP for each IP family"))
+		}
+	}
+	switch hasIP, hasIPs := s.PodIP != "", len(s.PodIPs) > 0; {
+	case hasIP != hasIPs:
+		errs = append(errs, field.Invalid(p, s.PodIPs, "podIP and podIPs must either both be set or both be unset"))
+	case hasIPs && s.PodIP != s.PodIPs[0].IP:
+		errs = append(errs, field.Invalid(p.Index(0).Child("ip"), s.PodIPs[0].IP, "must be equal to `podIP`"))
+	}
+	return errs
+}
+
+// validateHostIPs checks status.hostIPs as Kubernetes does.
+func validateHostIPs(s, old *corev1.PodStatus) field.ErrorList {
+	if len(s.HostIPs) == 0 {
+		return nil
+	}
+	var errs field.ErrorList
+	p := field.NewPath("status", "hostIPs")
+	if s.HostIP != s.HostIPs[0].IP {
+		errs = append(errs, field.Invalid(p.Index(0).Child("ip"), s.HostIPs[0].IP, "must be equal to `hostIP`"))
+	}
+	var existing []string
+	for _, ip := range old.HostIPs {
+		existing = append(existing, ip.IP)
+	}
+	ips := make([]string, 0, len(s.HostIPs))
 	for i, ip := range s.HostIPs {
-		errs = append(errs, validateIP(ip.IP, p.Child("hostIPs").Index(i).Child("ip"))...)
+		errs = append(errs, validateLegacyIP(p.Index(i), ip.IP, existing)...)
+		ips = append(ips, ip.IP)
+	}
+	if len(ips) > 1 {
+		dual, err := netutils.IsDualStackIPStrings(ips)
+		if err != nil {
+			errs = append(errs, field.InternalError(p, fmt.Errorf("failed to check for dual stack with error:%v", err)))
+		}
+		if !dual || len(ips) > 2 {
+			errs = append(errs, field.Invalid(p, s.HostIPs, "may specify no more than one IP for each IP family"))
+		}
 	}
 	return errs
 }

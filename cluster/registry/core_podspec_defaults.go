@@ -185,18 +185,17 @@ func defaultVolume(v *corev1.Volume) {
 // enableServiceLinks, and requests copied from limits when unset.
 func defaultPod(pod *corev1.Pod) {
 	defaultPodSpec(&pod.Spec)
-	// The singular and plural IP fields mirror each other, as the v1
-	// conversion keeps them.
+	// podIP and podIPs mirror each other, podIP winning a disagreement (as
+	// older kubelets set only podIP). Kubernetes does not do the same for
+	// hostIP and hostIPs: validation requires them to agree.
 	st := &pod.Status
-	if len(st.PodIPs) == 0 && st.PodIP != "" {
+	switch hasIP, hasIPs := st.PodIP != "", len(st.PodIPs) > 0; {
+	case hasIP && !hasIPs:
 		st.PodIPs = []corev1.PodIP{{IP: st.PodIP}}
-	} else if len(st.PodIPs) > 0 {
+	case !hasIP && hasIPs:
 		st.PodIP = st.PodIPs[0].IP
-	}
-	if len(st.HostIPs) == 0 && st.HostIP != "" {
-		st.HostIPs = []corev1.HostIP{{IP: st.HostIP}}
-	} else if len(st.HostIPs) > 0 {
-		st.HostIP = st.HostIPs[0].IP
+	case hasIP && hasIPs && st.PodIPs[0].IP != st.PodIP:
+		st.PodIPs = []corev1.PodIP{{IP: st.PodIP}}
 	}
 	if pod.Spec.EnableServiceLinks == nil {
 		pod.Spec.EnableServiceLinks = ptrTo(corev1.DefaultEnableServiceLinks)

@@ -37,6 +37,7 @@ func validatePodSpec(spec *corev1.PodSpec, p *field.Path) field.ErrorList {
 	errs = append(errs, validateContainers(spec.Containers, volumes, names, p.Child("containers"))...)
 	errs = append(errs, validateRestartPolicy(spec.RestartPolicy, p.Child("restartPolicy"))...)
 	errs = append(errs, validateDNSPolicy(spec.DNSPolicy, p.Child("dnsPolicy"))...)
+	errs = append(errs, validatePodDNSConfig(spec.DNSConfig, spec.DNSPolicy, p.Child("dnsConfig"))...)
 	errs = append(errs, metav1validation.ValidateLabels(spec.NodeSelector, p.Child("nodeSelector"))...)
 	if spec.ServiceAccountName != "" {
 		for _, msg := range apivalidation.ValidateServiceAccountName(spec.ServiceAccountName, false) {
@@ -60,6 +61,7 @@ func validatePodSpec(spec *corev1.PodSpec, p *field.Path) field.ErrorList {
 		errs = append(errs, validateDNSLabel(spec.Subdomain, p.Child("subdomain"))...)
 	}
 	errs = append(errs, validateTolerations(spec.Tolerations, p.Child("tolerations"))...)
+	errs = append(errs, validateHostAliases(spec.HostAliases, p.Child("hostAliases"))...)
 	if spec.PriorityClassName != "" {
 		errs = append(errs, validateDNSSubdomain(spec.PriorityClassName, p.Child("priorityClassName"))...)
 	}
@@ -95,6 +97,70 @@ func validateDNSPolicy(dp corev1.DNSPolicy, p *field.Path) field.ErrorList {
 		return field.ErrorList{field.Required(p, "")}
 	}
 	return field.ErrorList{field.NotSupported(p, dp, []corev1.DNSPolicy{corev1.DNSClusterFirstWithHostNet, corev1.DNSClusterFirst, corev1.DNSDefault, corev1.DNSNone})}
+}
+
+// Limits of a pod's DNS configuration (they are also the kubelet's).
+const (
+	maxDNSNameservers     = 3
+	maxDNSSearchPaths     = 32
+	maxDNSSearchListChars = 2048
+)
+
+// validatePodDNSConfig checks dnsConfig: required with dnsPolicy None, then
+// its nameservers (IPs, at most 3), searches (at most 32, 2048 characters
+// with spaces, each a domain that may hold underscores) and option names.
+func validatePodDNSConfig(c *corev1.PodDNSConfig, policy corev1.DNSPolicy, p *field.Path) field.ErrorList {
+	if policy == corev1.DNSNone {
+		if c == nil {
+			return field.ErrorList{field.Required(p, fmt.Sprintf("must provide `dnsConfig` when `dnsPolicy` is %s", corev1.DNSNone))}
+		}
+		if len(c.Nameservers) == 0 {
+			return field.ErrorList{field.Required(p.Child("nameservers"), fmt.Sprintf("must provide at least one DNS nameserver when `dnsPolicy` is %s", corev1.DNSNone))}
+		}
+	}
+	if c == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	if len(c.Nameservers) > maxDNSNameservers {
+		errs = append(errs, field.Invalid(p.Child("nameservers"), c.Nameservers, fmt.Sprintf("must not have more than %v nameservers", maxDNSNameservers)))
+	}
+	for i, ns := range c.Nameservers {
+		errs = append(errs, validateLegacyIP(p.Child("nameservers").Index(i), ns, nil)...)
+	}
+	if len(c.Searches) > maxDNSSearchPaths {
+		errs = append(errs, field.Invalid(p.Child("searches"), c.Searches, fmt.Sprintf("must not have more than %v search paths", maxDNSSearchPaths)))
+	}
+	if len(strings.Join(c.Searches, " ")) > maxDNSSearchListChars {
+		errs = append(errs, field.Invalid(p.Child("searches"), c.Searches, fmt.Sprintf("must not have more than %v characters (including spaces) in the search list", maxDNSSearchListChars)))
+	}
+	for i, search := range c.Searches {
+		if search == "." {
+			continue
+		}
+		search = strings.TrimSuffix(search, ".")
+		for _, msg := range validation.IsDNS1123SubdomainWithUnderscore(search) {
+			errs = append(errs, field.Invalid(p.Child("searches").Index(i), search, msg))
+		}
+	}
+	for i, o := range c.Options {
+		if o.Name == "" {
+			errs = append(errs, field.Required(p.Child("options").Index(i), "must not be empty"))
+		}
+	}
+	return errs
+}
+
+// validateHostAliases checks each alias's IP (its form) and hostnames.
+func validateHostAliases(aliases []corev1.HostAlias, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, a := range aliases {
+		errs = append(errs, validateLegacyIP(p.Index(i).Child("ip"), a.IP, nil)...)
+		for j, h := range a.Hostnames {
+			errs = append(errs, validateDNSSubdomain(h, p.Index(i).Child("hostnames").Index(j))...)
+		}
+	}
+	return errs
 }
 
 // volumeSourceCount counts the sources set in a volume source.

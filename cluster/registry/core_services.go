@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	netutils "k8s.io/utils/net"
 )
 
 const maxClientIPAffinitySeconds = 86400
@@ -211,10 +212,11 @@ func isHeadless(svc *corev1.Service) bool { return svc.Spec.ClusterIP == corev1.
 
 func validateService(svc *corev1.Service) field.ErrorList {
 	errs := validateMeta(&svc.ObjectMeta, true, apivalidation.NameIsDNS1035Label)
-	return append(errs, validateServiceSpec(svc)...)
+	return append(errs, validateServiceSpec(svc, nil)...)
 }
 
-func validateServiceSpec(svc *corev1.Service) field.ErrorList {
+// validateServiceSpec checks a Service's spec; on update, old is the stored one.
+func validateServiceSpec(svc, old *corev1.Service) field.ErrorList {
 	var errs field.ErrorList
 	sp := field.NewPath("spec")
 	s := &svc.Spec
@@ -298,14 +300,19 @@ func validateServiceSpec(svc *corev1.Service) field.ErrorList {
 	}
 
 	errs = append(errs, metav1validation.ValidateLabels(s.Selector, sp.Child("selector"))...)
+	errs = append(errs, validateServiceClusterIPs(svc, old)...)
+	// New external IPs must be valid, and (as Kubernetes has long done, with
+	// the endpoint rules) not special; stored ones may stay as they are.
+	var existingExternal []string
+	if old != nil {
+		existingExternal = old.Spec.ExternalIPs
+	}
 	for i, ip := range s.ExternalIPs {
-		errs = append(errs, validateIP(ip, sp.Child("externalIPs").Index(i))...)
-	}
-	if s.ClusterIP != "" && !isHeadless(svc) {
-		errs = append(errs, validateIP(s.ClusterIP, sp.Child("clusterIP"))...)
-	}
-	if len(s.ClusterIPs) > 0 && s.ClusterIPs[0] != s.ClusterIP {
-		errs = append(errs, field.Invalid(sp.Child("clusterIPs"), s.ClusterIPs, "first value must match `clusterIP`"))
+		if ipErrs := validateLegacyIP(sp.Child("externalIPs").Index(i), ip, existingExternal); len(ipErrs) > 0 {
+			errs = append(errs, ipErrs...)
+		} else {
+			errs = append(errs, endpointIPRules{}.validateEndpointIP(ip, sp.Child("externalIPs").Index(i))...)
+		}
 	}
 
 	switch s.Type {
@@ -359,10 +366,104 @@ func validateServiceUpdate(n, o *corev1.Service) field.ErrorList {
 		len(o.Spec.ClusterIPs) > 0 && (len(n.Spec.ClusterIPs) == 0 || n.Spec.ClusterIPs[0] != o.Spec.ClusterIPs[0]) {
 		errs = append(errs, field.Invalid(field.NewPath("spec", "clusterIPs").Index(0), n.Spec.ClusterIPs, "may not change once set"))
 	}
-	errs = append(errs, validateServiceSpec(n)...)
+	errs = append(errs, validateServiceSpec(n, o)...)
+	var existingIngress []string
+	for _, ing := range o.Status.LoadBalancer.Ingress {
+		if ing.IP != "" {
+			existingIngress = append(existingIngress, ing.IP)
+		}
+	}
 	for i, ing := range n.Status.LoadBalancer.Ingress {
 		if ing.IP != "" {
-			errs = append(errs, validateIP(ing.IP, field.NewPath("status", "loadBalancer", "ingress").Index(i).Child("ip"))...)
+			errs = append(errs, validateLegacyIP(field.NewPath("status", "loadBalancer", "ingress").Index(i).Child("ip"), ing.IP, existingIngress)...)
+		}
+	}
+	return errs
+}
+
+// validateServiceClusterIPs checks clusterIP, clusterIPs, ipFamilies and
+// ipFamilyPolicy against each other as Kubernetes does. Cluster IPs are
+// checked for their form only (stored ones may stay as they are): a
+// loopback cluster IP is valid.
+func validateServiceClusterIPs(svc, old *corev1.Service) field.ErrorList {
+	s := &svc.Spec
+	if s.Type == corev1.ServiceTypeExternalName {
+		return nil
+	}
+	var errs field.ErrorList
+	sp := field.NewPath("spec")
+	ipsPath, familiesPath := sp.Child("clusterIPs"), sp.Child("ipFamilies")
+	if s.ClusterIP != "" {
+		switch {
+		case len(s.ClusterIPs) == 0:
+			errs = append(errs, field.Required(ipsPath, ""))
+		case s.ClusterIPs[0] != s.ClusterIP:
+			errs = append(errs, field.Invalid(ipsPath, s.ClusterIPs, "first value must match `clusterIP`"))
+		}
+	} else if len(s.ClusterIPs) != 0 {
+		errs = append(errs, field.Invalid(ipsPath, s.ClusterIPs, "must be empty when `clusterIP` is not specified"))
+	}
+	seen := sets.New[corev1.IPFamily]()
+	for i, f := range s.IPFamilies {
+		if f != corev1.IPv4Protocol && f != corev1.IPv6Protocol {
+			errs = append(errs, field.NotSupported(familiesPath.Index(i), f, []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}))
+		}
+		if seen.Has(f) {
+			errs = append(errs, field.Duplicate(familiesPath.Index(i), f))
+		}
+		seen.Insert(f)
+	}
+	if pol := s.IPFamilyPolicy; pol != nil {
+		switch *pol {
+		case corev1.IPFamilyPolicySingleStack, corev1.IPFamilyPolicyPreferDualStack, corev1.IPFamilyPolicyRequireDualStack:
+		default:
+			errs = append(errs, field.NotSupported(sp.Child("ipFamilyPolicy"), s.IPFamilyPolicy, []corev1.IPFamilyPolicy{corev1.IPFamilyPolicyPreferDualStack, corev1.IPFamilyPolicyRequireDualStack, corev1.IPFamilyPolicySingleStack}))
+		}
+	}
+	var existing []string
+	if old != nil {
+		existing = old.Spec.ClusterIPs
+	}
+	invalid := false
+	for i, ip := range s.ClusterIPs {
+		if i == 0 && ip == corev1.ClusterIPNone {
+			if len(s.ClusterIPs) > 1 {
+				invalid = true
+				errs = append(errs, field.Invalid(ipsPath, s.ClusterIPs, "'None' must be the first and only value"))
+			}
+			continue
+		}
+		ipErrs := validateLegacyIP(ipsPath.Index(i), ip, existing)
+		invalid = invalid || len(ipErrs) > 0
+		errs = append(errs, ipErrs...)
+	}
+	if len(s.ClusterIPs) > 2 {
+		errs = append(errs, field.Invalid(ipsPath, s.ClusterIPs, "may only hold up to 2 values"))
+	}
+	// Further checks would only restate a bad address.
+	if invalid {
+		return errs
+	}
+	if len(s.ClusterIPs) > 1 {
+		dual, err := netutils.IsDualStackIPStrings(s.ClusterIPs)
+		if err != nil {
+			errs = append(errs, field.InternalError(ipsPath, fmt.Errorf("failed to check for dual stack with error:%v", err)))
+		}
+		if !dual {
+			errs = append(errs, field.Invalid(ipsPath, s.ClusterIPs, "may specify no more than one IP for each IP family"))
+		}
+	}
+	if !isHeadless(svc) && len(s.ClusterIPs) > 0 {
+		for i, ip := range s.ClusterIPs {
+			if i >= len(s.IPFamilies) {
+				break
+			}
+			if s.IPFamilies[i] == corev1.IPv4Protocol && netutils.IsIPv6String(ip) {
+				errs = append(errs, field.Invalid(ipsPath.Index(i), ip, fmt.Sprintf("expected an IPv4 value as indicated by `ipFamilies[%v]`", i)))
+			}
+			if s.IPFamilies[i] == corev1.IPv6Protocol && !netutils.IsIPv6String(ip) {
+				errs = append(errs, field.Invalid(ipsPath.Index(i), ip, fmt.Sprintf("expected an IPv6 value as indicated by `ipFamilies[%v]`", i)))
+			}
 		}
 	}
 	return errs

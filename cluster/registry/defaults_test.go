@@ -325,8 +325,18 @@ func TestIPFieldsMirror(t *testing.T) {
 	p := minimalPod()
 	p.Status.PodIP, p.Status.HostIP = "10.244.1.5", "172.18.0.2"
 	defaultPod(p)
-	if len(p.Status.PodIPs) != 1 || p.Status.PodIPs[0].IP != "10.244.1.5" || p.Status.HostIPs[0].IP != "172.18.0.2" {
-		t.Errorf("%+v", p.Status)
+	if len(p.Status.PodIPs) != 1 || p.Status.PodIPs[0].IP != "10.244.1.5" || len(p.Status.HostIPs) != 0 {
+		t.Errorf("podIPs from podIP, hostIPs left alone: %+v", p.Status)
+	}
+	p.Status.PodIPs = []corev1.PodIP{{IP: "10.244.1.6"}}
+	defaultPod(p)
+	if p.Status.PodIPs[0].IP != "10.244.1.5" {
+		t.Errorf("podIP wins a disagreement: %+v", p.Status)
+	}
+	p.Status.PodIP = ""
+	defaultPod(p)
+	if p.Status.PodIP != "10.244.1.5" {
+		t.Errorf("podIP from podIPs: %+v", p.Status)
 	}
 	n := &corev1.Node{Spec: corev1.NodeSpec{PodCIDRs: []string{"10.244.3.0/24"}}}
 	Lookup("", "nodes").Default(n)

@@ -1,26 +1,32 @@
 package registry
 
 import (
-	"net/netip"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	netutils "k8s.io/utils/net"
 )
 
 const (
 	maxSliceEndpoints = 1000
 	maxSliceAddresses = 100
 	maxSlicePorts     = 20000
+	maxSliceTopology  = 16
+	maxSliceZoneHints = 8
+	maxSliceNodeHints = 8
 )
 
-func endpointSlices() *Resource {
+func endpointSlices(cfg Config) *Resource {
+	rules := endpointIPRules{allowLoopback: cfg.AllowLoopbackEndpoints}
 	return &Resource{
 		GroupVersion: discoveryv1.SchemeGroupVersion,
 		Name:         "endpointslices",
@@ -43,12 +49,12 @@ func endpointSlices() *Resource {
 		},
 		Validate: func(obj runtime.Object) field.ErrorList {
 			es := obj.(*discoveryv1.EndpointSlice)
-			return append(validateMeta(&es.ObjectMeta, true, apivalidation.NameIsDNSSubdomain), validateEndpointSlice(es)...)
+			return append(validateMeta(&es.ObjectMeta, true, apivalidation.NameIsDNSSubdomain), rules.validateEndpointSlice(es, nil)...)
 		},
 		ValidateUpdate: func(newObj, oldObj runtime.Object) field.ErrorList {
 			n, o := newObj.(*discoveryv1.EndpointSlice), oldObj.(*discoveryv1.EndpointSlice)
 			errs := validateMetaUpdate(&n.ObjectMeta, &o.ObjectMeta)
-			errs = append(errs, validateEndpointSlice(n)...)
+			errs = append(errs, rules.validateEndpointSlice(n, o)...)
 			return append(errs, apivalidation.ValidateImmutableField(n.AddressType, o.AddressType, field.NewPath("addressType"))...)
 		},
 		Columns: []metav1.TableColumnDefinition{
@@ -65,7 +71,10 @@ func endpointSlices() *Resource {
 	}
 }
 
-func validateEndpointSlice(es *discoveryv1.EndpointSlice) field.ErrorList {
+// validateEndpointSlice checks a slice; on update, old is the stored one.
+// As in Kubernetes, unchanged endpoints are not checked again, so that
+// addresses accepted by older rules stay updatable.
+func (r endpointIPRules) validateEndpointSlice(es, old *discoveryv1.EndpointSlice) field.ErrorList {
 	var errs field.ErrorList
 	switch es.AddressType {
 	case discoveryv1.AddressTypeIPv4, discoveryv1.AddressTypeIPv6, discoveryv1.AddressTypeFQDN:
@@ -74,12 +83,21 @@ func validateEndpointSlice(es *discoveryv1.EndpointSlice) field.ErrorList {
 	default:
 		errs = append(errs, field.NotSupported(field.NewPath("addressType"), es.AddressType, []discoveryv1.AddressType{discoveryv1.AddressTypeFQDN, discoveryv1.AddressTypeIPv4, discoveryv1.AddressTypeIPv6}))
 	}
-	ep := field.NewPath("endpoints")
-	if len(es.Endpoints) > maxSliceEndpoints {
-		errs = append(errs, field.TooMany(ep, len(es.Endpoints), maxSliceEndpoints))
+	errs = append(errs, validateSlicePorts(es.Ports, field.NewPath("ports"))...)
+	epErrs := r.validateSliceEndpoints(es.Endpoints, es.AddressType, field.NewPath("endpoints"))
+	if len(epErrs) > 0 && old != nil && apiequality.Semantic.DeepEqual(es.Endpoints, old.Endpoints) {
+		epErrs = nil
 	}
-	for i, e := range es.Endpoints {
-		ip := ep.Index(i)
+	return append(errs, epErrs...)
+}
+
+func (r endpointIPRules) validateSliceEndpoints(eps []discoveryv1.Endpoint, addrType discoveryv1.AddressType, p *field.Path) field.ErrorList {
+	if len(eps) > maxSliceEndpoints {
+		return field.ErrorList{field.TooMany(p, len(eps), maxSliceEndpoints)}
+	}
+	var errs field.ErrorList
+	for i, e := range eps {
+		ip := p.Index(i)
 		ap := ip.Child("addresses")
 		switch {
 		case len(e.Addresses) == 0:
@@ -88,16 +106,27 @@ func validateEndpointSlice(es *discoveryv1.EndpointSlice) field.ErrorList {
 			errs = append(errs, field.TooMany(ap, len(e.Addresses), maxSliceAddresses))
 		}
 		for j, a := range e.Addresses {
-			switch es.AddressType {
-			case discoveryv1.AddressTypeIPv4, discoveryv1.AddressTypeIPv6:
-				ipErrs := validateIP(a, ap.Index(j))
-				errs = append(errs, ipErrs...)
-				if len(ipErrs) == 0 {
-					addr, err := netip.ParseAddr(a)
-					if err == nil && addr.Is4() != (es.AddressType == discoveryv1.AddressTypeIPv4) {
-						errs = append(errs, field.Invalid(ap.Index(j), a, "must be a valid "+string(es.AddressType)+" address"))
-					}
+			// Kubernetes reports a family mismatch on the list, not the item.
+			switch addrType {
+			case discoveryv1.AddressTypeIPv4:
+				if ipErrs := validateLegacyIP(ap.Index(j), a, nil); len(ipErrs) > 0 {
+					errs = append(errs, ipErrs...)
+					continue
 				}
+				if !netutils.IsIPv4String(a) {
+					errs = append(errs, field.Invalid(ap, a, "must be an IPv4 address"))
+				}
+				errs = append(errs, r.validateEndpointIP(a, ap.Index(j))...)
+			case discoveryv1.AddressTypeIPv6:
+				// IPv6 slices came later and were strict from the start.
+				if ipErrs := validation.IsValidIP(ap.Index(j), a); len(ipErrs) > 0 {
+					errs = append(errs, ipErrs...)
+					continue
+				}
+				if !netutils.IsIPv6String(a) {
+					errs = append(errs, field.Invalid(ap, a, "must be an IPv6 address"))
+				}
+				errs = append(errs, r.validateEndpointIP(a, ap.Index(j))...)
 			case discoveryv1.AddressTypeFQDN:
 				errs = append(errs, validation.IsFullyQualifiedDomainName(ap.Index(j), a)...)
 			}
@@ -105,37 +134,82 @@ func validateEndpointSlice(es *discoveryv1.EndpointSlice) field.ErrorList {
 		if e.NodeName != nil {
 			errs = append(errs, validateDNSSubdomain(*e.NodeName, ip.Child("nodeName"))...)
 		}
+		tp := ip.Child("deprecatedTopology")
+		if len(e.DeprecatedTopology) > maxSliceTopology {
+			errs = append(errs, field.TooMany(tp, len(e.DeprecatedTopology), maxSliceTopology))
+		}
+		errs = append(errs, metav1validation.ValidateLabels(e.DeprecatedTopology, tp)...)
 		if e.Hostname != nil {
 			errs = append(errs, validateDNSLabel(*e.Hostname, ip.Child("hostname"))...)
 		}
+		if e.Hints != nil {
+			errs = append(errs, validateSliceHints(e.Hints, ip.Child("hints"))...)
+		}
 	}
-	pp := field.NewPath("ports")
-	if len(es.Ports) > maxSlicePorts {
-		errs = append(errs, field.TooMany(pp, len(es.Ports), maxSlicePorts))
+	return errs
+}
+
+func validateSliceHints(h *discoveryv1.EndpointHints, p *field.Path) field.ErrorList {
+	zp := p.Child("forZones")
+	if len(h.ForZones) > maxSliceZoneHints {
+		return field.ErrorList{field.TooMany(zp, len(h.ForZones), maxSliceZoneHints)}
 	}
+	var errs field.ErrorList
+	zones := sets.New[string]()
+	for i, z := range h.ForZones {
+		np := zp.Index(i).Child("name")
+		if zones.Has(z.Name) {
+			errs = append(errs, field.Duplicate(np, z.Name))
+		}
+		zones.Insert(z.Name)
+		for _, msg := range validation.IsValidLabelValue(z.Name) {
+			errs = append(errs, field.Invalid(np, z.Name, msg))
+		}
+	}
+	np := p.Child("forNodes")
+	if len(h.ForNodes) > maxSliceNodeHints {
+		return append(errs, field.TooMany(np, len(h.ForNodes), maxSliceNodeHints))
+	}
+	nodes := sets.New[string]()
+	for i, n := range h.ForNodes {
+		nn := np.Index(i).Child("name")
+		if nodes.Has(n.Name) {
+			errs = append(errs, field.Duplicate(nn, n.Name))
+		}
+		nodes.Insert(n.Name)
+		errs = append(errs, validateDNSSubdomain(n.Name, nn)...)
+	}
+	return errs
+}
+
+// validateSlicePorts checks a slice's ports. Kubernetes leaves the port
+// number itself unchecked: "no port" means every port.
+func validateSlicePorts(ports []discoveryv1.EndpointPort, p *field.Path) field.ErrorList {
+	if len(ports) > maxSlicePorts {
+		return field.ErrorList{field.TooMany(p, len(ports), maxSlicePorts)}
+	}
+	var errs field.ErrorList
 	names := sets.New[string]()
-	for i, p := range es.Ports {
-		ip := pp.Index(i)
+	for i, port := range ports {
+		ip := p.Index(i)
 		name := ""
-		if p.Name != nil {
-			name = *p.Name
+		if port.Name != nil {
+			name = *port.Name
 		}
 		if name != "" {
 			errs = append(errs, validateDNSLabel(name, ip.Child("name"))...)
 		}
 		if names.Has(name) {
-			errs = append(errs, field.Duplicate(ip.Child("name"), name))
+			errs = append(errs, field.Duplicate(ip.Child("name"), port.Name))
 		}
 		names.Insert(name)
-		if p.Protocol == nil {
+		if port.Protocol == nil {
 			errs = append(errs, field.Required(ip.Child("protocol"), ""))
 		} else {
-			errs = append(errs, validateProtocol(*p.Protocol, ip.Child("protocol"))...)
+			errs = append(errs, validateProtocol(*port.Protocol, ip.Child("protocol"))...)
 		}
-		if p.Port != nil {
-			for _, msg := range validation.IsValidPortNum(int(*p.Port)) {
-				errs = append(errs, field.Invalid(ip.Child("port"), *p.Port, msg))
-			}
+		if port.AppProtocol != nil {
+			errs = append(errs, validateQualifiedName(*port.AppProtocol, ip.Child("appProtocol"))...)
 		}
 	}
 	return errs

@@ -22,6 +22,12 @@ type Config struct {
 	// Negative means the default (300).
 	NotReadyTolerationSeconds    int64
 	UnreachableTolerationSeconds int64
+
+	// AllowLoopbackEndpoints accepts loopback addresses (127.0.0.0/8, ::1) in
+	// Endpoints and EndpointSlices, which Kubernetes rejects. It is the
+	// reported deviation of rootless nodes whose pods have loopback IPs; off,
+	// validation is Kubernetes'.
+	AllowLoopbackEndpoints bool
 }
 
 // DefaultConfig is Kubernetes' configuration.
@@ -58,7 +64,7 @@ func New(cfg Config) (*Registry, error) {
 		nodes(),
 		pods(cfg),
 		services(),
-		endpoints(),
+		endpoints(cfg),
 		configMaps(),
 		secrets(),
 		serviceAccounts(),
@@ -70,7 +76,7 @@ func New(cfg Config) (*Registry, error) {
 		controllerRevisions(),
 		jobs(),
 		leases(),
-		endpointSlices(),
+		endpointSlices(cfg),
 		podDisruptionBudgets(),
 	}
 	for _, res := range r.resources {
