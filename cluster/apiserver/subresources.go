@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/streaming/pkg/httpstream/wsstream"
 )
 
 // --- scale ---
@@ -202,21 +204,39 @@ func (s *Server) serveEviction(w http.ResponseWriter, r *http.Request, req reque
 	writeStatus(w, http.StatusCreated)
 }
 
-// --- pods/log, pods/exec: proxied to the pod's kubelet ---
+// --- pods/log, exec, attach, portforward: proxied to the pod's kubelet ---
 
+// newKubeletTransport is the API server's client towards kubelets, as
+// upstream's --kubelet-client-certificate and --kubelet-certificate-authority:
+// it presents the kubelet client identity and accepts only kubelets whose
+// serving certificate the cluster CA issued for the address it dials.
 func (s *Server) newKubeletTransport() http.RoundTripper {
-	cert, key, err := s.pki.Issue("kube-apiserver-kubelet-client", []string{"system:masters"}, nil, false)
-	tlsCfg := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // kubelets serve self-signed certificates for now
+	roots := x509.NewCertPool()
+	roots.AddCert(s.pki.CACert)
+	tlsCfg := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	cert, key, err := s.pki.Issue(KubeletClientUser, []string{KubeletClientGroup}, nil, false)
 	if err == nil {
 		if pair, err := tls.X509KeyPair(cert, key); err == nil {
 			tlsCfg.Certificates = []tls.Certificate{pair}
 		}
+	}
+	if err != nil {
+		s.log.Error("no client certificate for kubelets: they will refuse every request", "err", err)
 	}
 	return &http.Transport{
 		TLSClientConfig:     tlsCfg,
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
 		TLSHandshakeTimeout: 10 * time.Second,
 	}
+}
+
+// kubeletTLS is the TLS configuration of the kubelet transport (for the
+// upgrades, which dial themselves).
+func (s *Server) kubeletTLS() *tls.Config {
+	if t, ok := s.kubeletTransport.(*http.Transport); ok {
+		return t.TLSClientConfig.Clone()
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12}
 }
 
 // kubeletURL locates the kubelet endpoint for a pod's container.
@@ -274,21 +294,59 @@ func (s *Server) servePodLog(w http.ResponseWriter, r *http.Request, req request
 		s.codecs.writeError(w, r, apierrors.NewMethodNotSupported(req.res.GroupResource(), r.Method))
 		return
 	}
-	s.proxyToKubelet(w, r, req, "containerLogs")
+	s.proxyToKubelet(w, r, req, "log")
 }
 
 func (s *Server) servePodStream(w http.ResponseWriter, r *http.Request, req request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		s.codecs.writeError(w, r, apierrors.NewMethodNotSupported(req.res.GroupResource(), r.Method))
+		return
+	}
 	s.proxyToKubelet(w, r, req, req.subresource)
 }
 
-func (s *Server) proxyToKubelet(w http.ResponseWriter, r *http.Request, req request, endpoint string) {
+// kubeletEndpoints are the kubelet API's paths of the pod subresources.
+var kubeletEndpoints = map[string]string{
+	"log": "containerLogs", "exec": "exec", "attach": "attach", "portforward": "portForward",
+}
+
+// kubeletQuery turns the options of a pod subresource request into the
+// kubelet's query, as upstream's API server does: stdin, stdout, stderr
+// and tty become input, output, error and tty ("1"); ports become port.
+func kubeletQuery(subresource string, in url.Values) url.Values {
+	out := url.Values{}
+	switch subresource {
+	case "exec", "attach":
+		for from, to := range map[string]string{"stdin": corev1.ExecStdinParam, "stdout": corev1.ExecStdoutParam, "stderr": corev1.ExecStderrParam, "tty": corev1.ExecTTYParam} {
+			if b, _ := strconv.ParseBool(in.Get(from)); b {
+				out.Set(to, "1")
+			}
+		}
+		if subresource == "exec" {
+			out[corev1.ExecCommandParam] = in["command"]
+		}
+	case "portforward":
+		for _, p := range in["ports"] {
+			out.Add(corev1.PortHeader, p)
+		}
+	default:
+		for k, v := range in {
+			if k != "container" {
+				out[k] = v
+			}
+		}
+	}
+	return out
+}
+
+func (s *Server) proxyToKubelet(w http.ResponseWriter, r *http.Request, req request, subresource string) {
 	pod := &corev1.Pod{}
 	if err := s.store.Get(r.Context(), key(req.res, req.namespace, req.name), pod); err != nil {
 		s.codecs.writeError(w, r, storageError(req.res, req.name, err))
 		return
 	}
-	path := "/" + endpoint + "/" + req.namespace + "/" + req.name
-	if endpoint != "portforward" {
+	path := "/" + kubeletEndpoints[subresource] + "/" + req.namespace + "/" + req.name
+	if subresource != "portforward" {
 		c, err := containerName(r, pod)
 		if err != nil {
 			s.codecs.writeError(w, r, err)
@@ -301,9 +359,22 @@ func (s *Server) proxyToKubelet(w http.ResponseWriter, r *http.Request, req requ
 		s.codecs.writeError(w, r, err)
 		return
 	}
-	q := r.URL.Query()
-	q.Del("container")
-	target.RawQuery = q.Encode()
+	target.RawQuery = kubeletQuery(subresource, r.URL.Query()).Encode()
+	kubeletDown := func(err error) {
+		s.codecs.writeError(w, r, apierrors.NewServiceUnavailable(fmt.Sprintf("kubelet of node %s: %v", pod.Spec.NodeName, err)))
+	}
+	switch {
+	case (subresource == "exec" || subresource == "attach") && wsstream.IsWebSocketRequestWithStreamCloseProtocol(r):
+		// kubectl's default: a v5 WebSocket, translated into the SPDY
+		// that every kubelet speaks (see subresources_stream.go).
+		s.translateRemoteCommand(w, r, target)
+		return
+	case subresource == "portforward" && wsstream.IsWebSocketRequestWithTunnelingProtocol(r):
+		s.tunnelPortForward(w, r, target, kubeletDown)
+		return
+	}
+	// Everything else goes through as it is: plain requests (logs),
+	// SPDY upgrades and WebSockets of the older protocols.
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL = target
@@ -312,7 +383,7 @@ func (s *Server) proxyToKubelet(w http.ResponseWriter, r *http.Request, req requ
 		Transport:     s.kubeletTransport,
 		FlushInterval: -1, // stream logs as they come
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			s.codecs.writeError(w, r, apierrors.NewServiceUnavailable(fmt.Sprintf("kubelet of node %s: %v", pod.Spec.NodeName, err)))
+			kubeletDown(err)
 		},
 	}
 	proxy.ServeHTTP(w, r)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -72,7 +73,11 @@ func (k *Kubelet) listen() (*http.Server, error) {
 	k.mu.Lock()
 	k.listener = tls.NewListener(ln, tlsConfig)
 	k.mu.Unlock()
-	return &http.Server{Handler: k.secure(auth, k.Handler()), ReadHeaderTimeout: 10 * time.Second}, nil
+	return &http.Server{
+		Handler:           k.secure(auth, k.Handler()),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(k.log.Handler(), slog.LevelDebug), // failed handshakes
+	}, nil
 }
 
 // servingCertificate loads TLSCertFile and TLSPrivateKeyFile, or makes a

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -17,7 +18,10 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/exec"
 
@@ -306,5 +310,127 @@ func TestKubeletServingCertificate(t *testing.T) {
 	defer conn.Close()
 	if cn := conn.ConnectionState().PeerCertificates[0].Subject.CommonName; cn != "system:node:node-1" {
 		t.Errorf("serving certificate for %q", cn)
+	}
+}
+
+// TestThroughAPIServer: kubectl's path, the API server's pods/exec,
+// pods/attach, pods/portforward and pods/log proxied to the kubelet, with
+// both of kubectl's transports (WebSockets, translated or tunnelled by the
+// API server, and SPDY, passed through).
+func TestThroughAPIServer(t *testing.T) {
+	n := newSecureNode(t, false)
+	cat := fixturePod("cat", "seven.local/fixture:v1")
+	cat.Spec.Containers[0].Args = []string{"cat"}
+	cat.Spec.Containers[0].Stdin = true
+	n.create(withReadiness(fixturePod("web", "seven.local/fixture:v1")))
+	n.create(cat)
+	n.waitPod("web", 20*time.Second, "ready", ready)
+	n.waitPod("cat", 20*time.Second, "running", running)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rc := n.client.CoreV1().RESTClient()
+
+	for _, tr := range streamingtest.Transports {
+		t.Run(string(tr), func(t *testing.T) {
+			u := rc.Post().Resource("pods").Namespace("default").Name("web").SubResource("exec").
+				VersionedParams(&corev1.PodExecOptions{Container: "app", Command: []string{"/fixture", "cat"}, Stdin: true, Stdout: true, Stderr: true}, scheme.ParameterCodec).URL()
+			res := streamingtest.Stream(ctx, n.rest, tr, http.MethodPost, u, strings.NewReader("via the API server\n"), false)
+			if res.Err != nil || res.Stdout != "via the API server\n" {
+				t.Errorf("exec cat: %+v", res)
+			}
+			u = rc.Post().Resource("pods").Namespace("default").Name("web").SubResource("exec").
+				VersionedParams(&corev1.PodExecOptions{Command: []string{"/fixture", "exit", "7"}, Stdout: true, Stderr: true}, scheme.ParameterCodec).URL()
+			res = streamingtest.Stream(ctx, n.rest, tr, http.MethodPost, u, nil, false)
+			if code, ok := res.Err.(exec.ExitError); !ok || code.ExitStatus() != 7 {
+				t.Errorf("exec exit 7: %+v", res)
+			}
+
+			u = rc.Post().Resource("pods").Namespace("default").Name("cat").SubResource("attach").
+				VersionedParams(&corev1.PodAttachOptions{Stdin: true, Stdout: true, Stderr: true}, scheme.ParameterCodec).URL()
+			in, inW := io.Pipe()
+			out := make(chan streamingtest.Result, 1)
+			actx, acancel := context.WithCancel(ctx)
+			go func() { out <- streamingtest.Stream(actx, n.rest, tr, http.MethodPost, u, in, false) }()
+			line := "attached via the API server over " + string(tr)
+			echoed := false
+			for i := 0; i < 50 && !echoed; i++ {
+				fmt.Fprintln(inW, line)
+				eventuallyLog(t, n, "cat", line, 200*time.Millisecond, &echoed)
+			}
+			inW.Close()
+			acancel()
+			<-out
+			if !echoed {
+				t.Errorf("attach: %q never reached the container", line)
+			}
+
+			u = rc.Post().Resource("pods").Namespace("default").Name("web").SubResource("portforward").URL()
+			fw, err := streamingtest.PortForward(n.rest, tr, u, 8080)
+			if err != nil {
+				t.Fatalf("port-forward: %v", err)
+			}
+			defer fw.Close()
+			resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(fmt.Sprintf("http://127.0.0.1:%d/", fw.Local))
+			if err != nil {
+				t.Fatalf("GET through the forward: %v", err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(body), `"hostname":"web"`) {
+				t.Errorf("through the forward: %s", body)
+			}
+		})
+	}
+
+	logs, err := n.client.CoreV1().Pods("default").GetLogs("cat", &corev1.PodLogOptions{TailLines: ptrTo[int64](1)}).Do(ctx).Raw()
+	if err != nil || !strings.HasPrefix(string(logs), "attached via the API server") {
+		t.Errorf("pods/log tailLines=1: %q, %v", logs, err)
+	}
+}
+
+// TestAPIServerVerifiesKubelets: a kubelet serving a certificate the
+// cluster CA did not issue gets no request from the API server.
+func TestAPIServerVerifiesKubelets(t *testing.T) {
+	srv, rc := apiservertest.StartServer(t, apiservertest.Options{})
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	images, err := image.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := images.EnsureFixtures(fixturetest.Binary(t)); err != nil {
+		t.Fatal(err)
+	}
+	certs, err := srv.PKI().WriteKubeletCertificates(filepath.Join(t.TempDir(), "pki"), "node-1", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Self-signed serving certificate; the client CA is the cluster's, so
+	// the API server's certificate would be accepted if it were sent.
+	k, err := New(Config{Client: client, NodeName: "node-1", NodeIP: "127.0.0.1", PodCIDR: randomCIDR(), RootDir: t.TempDir(), Images: images,
+		Timings: timings.Fast(), Logger: testLogger(), StopPodsOnExit: true, ServingConfig: ServingConfig{ClientCAFile: certs.ClientCAFile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- k.Start(ctx) }()
+	defer func() { cancel(); <-done }()
+	c := &cluster{t: t, rest: rc, client: client, k: k}
+	c.create(fixturePod("web", "seven.local/fixture:v1"))
+	c.waitPod("web", 20*time.Second, "running", running)
+	err = client.CoreV1().Pods("default").GetLogs("web", &corev1.PodLogOptions{}).Do(context.Background()).Error()
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) || status.Status().Code != http.StatusServiceUnavailable || !strings.Contains(status.Status().Message, "certificate") {
+		t.Errorf("logs from a kubelet with a self-signed certificate: %v, want 503 for its certificate", err)
+	}
+	u := client.CoreV1().RESTClient().Post().Resource("pods").Namespace("default").Name("web").SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Command: []string{"/fixture", "exit", "0"}, Stdout: true}, scheme.ParameterCodec).URL()
+	for _, tr := range streamingtest.Transports {
+		if res := streamingtest.Stream(context.Background(), rc, tr, http.MethodPost, u, nil, false); res.Err == nil {
+			t.Errorf("exec over %s through a kubelet with a self-signed certificate succeeded", tr)
+		}
 	}
 }
