@@ -325,7 +325,12 @@ func (c *Cluster) kubelet(admin *rest.Config, i int, dial func(context.Context, 
 	if err != nil {
 		return nil, err
 	}
+	serving, err := c.kubeletServing(i) // certs.go
+	if err != nil {
+		return nil, err
+	}
 	return kubelet.New(kubelet.Config{
+		ServingConfig:  serving,
 		Client:         client,
 		EventClient:    events,
 		NodeName:       nodeName(i),
