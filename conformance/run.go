@@ -254,6 +254,12 @@ func setUp(ctx context.Context) (*framework.Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	// What the cluster declares, unless the target said it already.
+	if te.Implementation.Deviations == nil {
+		if te.Implementation.Deviations, err = target.ResolveDeviations(ctx, client); err != nil {
+			return nil, err
+		}
+	}
 	caps := te.Capabilities
 	if caps == nil {
 		caps = target.Capabilities{}

@@ -17,7 +17,7 @@ import (
 var systemNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
 
 // bootstrap creates what every cluster has: the system namespaces, the
-// kubernetes Service, and the published timings. It goes through the same
+// kubernetes Service, and the published timings and deviations. It goes through the same
 // create path as clients, so the objects get the same defaults.
 func (s *Server) bootstrap(ctx context.Context) error {
 	core := func(resource string) request {
@@ -65,5 +65,5 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	} else if err != nil {
 		return fmt.Errorf("timings: %w", err)
 	}
-	return nil
+	return s.publishDeviations(ctx)
 }

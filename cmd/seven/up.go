@@ -66,6 +66,8 @@ func runAPIServer(ctx context.Context, args []string) error {
 	nodePorts := fs.String("service-node-port-range", "30000-32767", "range of NodePorts")
 	preset := fs.String("timings", timings.PresetFast, "timings preset published to the cluster: fast or kubernetes")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	loopbackEndpoints := fs.Bool("allow-loopback-endpoints", false,
+		"accept loopback addresses in Endpoints and EndpointSlices, which Kubernetes rejects: for rootless nodes whose pods have loopback IPs (published as a deviation in kube-system/seven-deviations)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,6 +82,7 @@ func runAPIServer(ctx context.Context, args []string) error {
 	cfg := apiserver.Config{
 		DataDir: *dataDir, Address: *address, ServiceClusterIPRange: *serviceRange, NodePortRange: *nodePorts,
 		Timings: t, TimingsPreset: *preset, Logger: log,
+		AllowLoopbackEndpoints: *loopbackEndpoints,
 	}
 	if *etcdServers != "" {
 		cfg.EtcdServers = strings.Split(*etcdServers, ",")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/project-seven/seven/cluster/deviations"
 	"github.com/project-seven/seven/conformance/framework"
 	"github.com/project-seven/seven/conformance/target"
 )
@@ -168,6 +169,9 @@ func Build(in Input) ConformanceReport {
 	}
 	if r.Target.Capabilities == nil {
 		r.Target.Capabilities = []string{}
+	}
+	if r.Implementation.Deviations == nil {
+		r.Implementation.Deviations = []deviations.Deviation{}
 	}
 	filter := func([]string) bool { return true }
 	if in.LabelFilter != "" {

@@ -9,8 +9,11 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+	"k8s.io/client-go/rest"
 
+	"github.com/project-seven/seven/cluster/deviations"
 	"github.com/project-seven/seven/conformance/framework"
+	"github.com/project-seven/seven/conformance/target"
 )
 
 var catalogue = []framework.Definition{
@@ -90,12 +93,40 @@ func TestWriteAllAndSummary(t *testing.T) {
 	if back.APIVersion != APIVersion || back.Kind != Kind || len(back.Guarantees) != 3 || back.Result != Failure {
 		t.Errorf("read back %+v", back)
 	}
+	if back.Implementation.Deviations == nil || len(back.Implementation.Deviations) != 0 {
+		t.Errorf("no environment, no deviations, as an empty list: %#v", back.Implementation.Deviations)
+	}
 	var b bytes.Buffer
 	WriteSummary(&b, r)
 	for _, want := range []string{"API-1", "PASS", "SC-1", "FAIL", "boom", "RESULT: FAILURE"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// TestDeviationsInTheReport: the implementation's declared deviations are
+// listed, id and reason, in the YAML and the summary.
+func TestDeviationsInTheReport(t *testing.T) {
+	env := &framework.Env{Target: "local", Config: &rest.Config{Host: "https://127.0.0.1:6443"},
+		Implementation: target.Implementation{Name: "seven", Deviations: []deviations.Deviation{deviations.LoopbackEndpoints}}}
+	r := Build(Input{Catalogue: catalogue, Ginkgo: types.Report{}, Env: env, TargetName: "local"})
+	dir := t.TempDir()
+	if err := WriteAll(dir, types.Report{}, r); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, YAMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "  deviations:\n  - id: loopback-endpoints\n    reason: " + deviations.LoopbackEndpoints.Reason[:40]
+	if !strings.Contains(string(raw), want) {
+		t.Errorf("YAML lacks implementation.deviations:\n%s", raw)
+	}
+	var b bytes.Buffer
+	WriteSummary(&b, r)
+	if !strings.Contains(b.String(), "deviation loopback-endpoints: pods have loopback IPs") {
+		t.Errorf("summary lacks the deviation:\n%s", b.String())
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/project-seven/seven/cluster/deviations"
 )
 
 // Target is a cluster the suite can run against.
@@ -45,6 +47,9 @@ type Implementation struct {
 	URL     string `json:"url,omitempty"`
 	// Notes is free text, e.g. which components were replaced.
 	Notes string `json:"notes,omitempty"`
+	// Deviations are the ways the implementation declares it behaves unlike
+	// Kubernetes (see ResolveDeviations); none for upstream Kubernetes.
+	Deviations []deviations.Deviation `json:"deviations"`
 }
 
 // Factory builds a target from command-line style options.
