@@ -1,10 +1,12 @@
 package conformance_test
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"testing"
 
+	"github.com/project-seven/seven/cluster/kubelet/podnet/cnitest"
 	"github.com/project-seven/seven/conformance"
 	"github.com/project-seven/seven/conformance/target"
 	"github.com/project-seven/seven/fixtures/fixturetest"
@@ -43,7 +45,14 @@ func TestConformance(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
+	// Nodes run as root give each pod a network namespace through the
+	// CNI plugins: build them for this test binary.
+	if err := cnitest.SetPath(); err != nil {
+		fmt.Fprintln(os.Stderr, "build the CNI plugins:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	fixturetest.Cleanup()
+	cnitest.Cleanup()
 	os.Exit(code)
 }

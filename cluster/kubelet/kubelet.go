@@ -80,8 +80,8 @@ type Config struct {
 	// and package podnet). In CNI mode NodeIP defaults to the address of the
 	// default route's interface.
 	Mode string
-	// CNIBinDirs are searched for the CNI plugins (CNI mode); default: cni/
-	// next to this executable, then /opt/cni/bin.
+	// CNIBinDirs are searched for the CNI plugins (CNI mode); default:
+	// $CNI_PATH, cni/ next to this executable, then /opt/cni/bin.
 	CNIBinDirs []string
 	// Bridge is the node bridge (CNI mode); default podnet.DefaultBridge.
 	// Nodes sharing a network namespace need one each.
@@ -591,10 +591,11 @@ func (k *Kubelet) podNet() podNetwork {
 	return k.pnet
 }
 
-// defaultCNIBinDirs: cni/ next to the executable (make build puts the
-// plugins in bin/cni), then the conventional /opt/cni/bin.
+// defaultCNIBinDirs: $CNI_PATH (the CNI convention), cni/ next to the
+// executable (make build puts the plugins in bin/cni), then the conventional
+// /opt/cni/bin.
 func defaultCNIBinDirs() []string {
-	var dirs []string
+	dirs := filepath.SplitList(os.Getenv("CNI_PATH"))
 	if self, err := os.Executable(); err == nil {
 		dirs = append(dirs, filepath.Join(filepath.Dir(self), "cni"))
 	}

@@ -52,6 +52,14 @@ type Config struct {
 	FixtureBinary string
 	// HollowNodes registers that many API-only nodes (no processes), for scale work.
 	HollowNodes int
+	// Network is the pod network of the local nodes: kubelet.ModeCNI (a
+	// network namespace per pod; the default as root) or
+	// kubelet.ModeLoopback (pods share the host's namespace with 127/8 IPs:
+	// the rootless deviation, reported as such).
+	Network string
+	// CNIBinDirs hold the CNI plugins (CNI mode); default: cni/ next to
+	// this executable, then /opt/cni/bin.
+	CNIBinDirs []string
 	Logger      *slog.Logger
 }
 
@@ -101,6 +109,16 @@ func New(cfg Config) (*Cluster, error) {
 			return nil, fmt.Errorf("fixture binary %s: %w (run make build, or pass its path)", cfg.FixtureBinary, err)
 		}
 	}
+	switch cfg.Network {
+	case "":
+		cfg.Network = kubelet.ModeLoopback
+		if os.Geteuid() == 0 {
+			cfg.Network = kubelet.ModeCNI
+		}
+	case kubelet.ModeCNI, kubelet.ModeLoopback:
+	default:
+		return nil, fmt.Errorf("local: unknown pod network %q (cni or loopback)", cfg.Network)
+	}
 	abs, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -114,6 +132,7 @@ func New(cfg Config) (*Cluster, error) {
 		if sl, err = takeSlot(cfg.DataDir); err != nil {
 			return nil, err
 		}
+		sl.cni = cfg.Network == kubelet.ModeCNI
 		if cfg.ServiceClusterIPRange == "" {
 			cfg.ServiceClusterIPRange = sl.serviceRange()
 		}
@@ -184,6 +203,17 @@ func (c *Cluster) Start(ctx context.Context) error {
 	if err := os.WriteFile(c.KubeconfigPath(), data, 0o600); err != nil {
 		return fmt.Errorf("kubeconfig: %w", err)
 	}
+	if c.slot.cni && c.cfg.Nodes > 0 {
+		dnsIP, _, _ := net.SplitHostPort(c.slot.dnsListen())
+		if err := serviceDevice(c.slot.device(), dnsIP); err != nil {
+			return fmt.Errorf("pod network: %w", err)
+		}
+		defer func() {
+			if err := removeDevice(c.slot.device()); err != nil {
+				c.cfg.Logger.Warn("pod network teardown", "err", err)
+			}
+		}()
+	}
 	group, err := c.components()
 	if err != nil {
 		return err
@@ -223,6 +253,15 @@ func (c *Cluster) Start(ctx context.Context) error {
 		groupErr = <-groupDone
 	}
 	return errors.Join(groupErr, apiErr)
+}
+
+// clusterCIDR is where the local nodes' podCIDRs lie; "" (the default) for
+// hollow nodes only.
+func (c *Cluster) clusterCIDR() string {
+	if c.cfg.Nodes == 0 {
+		return ""
+	}
+	return c.slot.clusterCIDR()
 }
 
 // components are the parts that run against the API server, each leader
@@ -268,7 +307,7 @@ func (c *Cluster) components() (component.Group, error) {
 			}
 		}
 		m, err := leader("seven-controller-manager", func() (component.Component, error) {
-			return manager.New(manager.Config{Client: client, RESTConfig: cfg, Timings: c.timings, Disabled: off, Identity: identity,
+			return manager.New(manager.Config{Client: client, RESTConfig: cfg, Timings: c.timings, Disabled: off, Identity: identity, ClusterCIDR: c.clusterCIDR(),
 				Logger: c.cfg.Logger.With("component", "controller-manager")})
 		})
 		if err != nil {
@@ -289,8 +328,12 @@ func (c *Cluster) components() (component.Group, error) {
 		}
 		// One proxy serves every local node: they share the host's loopback,
 		// so per-node proxies would contend for the same ClusterIPs.
-		p, err := proxy.New(proxy.Config{Client: client, NodeIPs: ips, Mode: proxy.ModeLoopback, Timings: c.timings,
-			Logger: c.cfg.Logger.With("component", "proxy")})
+		pc := proxy.Config{Client: client, NodeIPs: ips, Mode: proxy.ModeLoopback, Timings: c.timings,
+			Logger: c.cfg.Logger.With("component", "proxy")}
+		if c.slot.cni {
+			pc.Mode, pc.Interface = proxy.ModeRouted, c.slot.device()
+		}
+		p, err := proxy.New(pc)
 		if err != nil {
 			return nil, err
 		}
@@ -336,6 +379,9 @@ func (c *Cluster) kubelet(admin *rest.Config, i int, dial func(context.Context, 
 		NodeName:       nodeName(i),
 		NodeIP:         c.slot.nodeIP(i),
 		PodCIDR:        c.slot.podCIDR(i),
+		Mode:           c.cfg.Network,
+		Bridge:         c.slot.bridge(i),
+		CNIBinDirs:     c.cfg.CNIBinDirs,
 		RootDir:        filepath.Join(c.cfg.DataDir, "nodes", nodeName(i)),
 		FixtureBinary:  c.cfg.FixtureBinary,
 		ClusterDNS:     []string{c.slot.clusterDNSIP()},

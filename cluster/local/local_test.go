@@ -2,6 +2,7 @@ package local_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/project-seven/seven/cluster/kubelet/podnet/cnitest"
 	kruntime "github.com/project-seven/seven/cluster/kubelet/runtime"
 	"github.com/project-seven/seven/cluster/local"
 	"github.com/project-seven/seven/fixtures/fixturetest"
@@ -34,6 +36,9 @@ func startCluster(t testing.TB, cfg local.Config) (*local.Cluster, *kubernetes.C
 	cfg.DataDir = t.TempDir()
 	cfg.Address = "127.0.0.1:0"
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("SEVEN_TEST_LOG") != "" {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
 	c, err := local.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -134,8 +139,15 @@ func TestDisableScheduler(t *testing.T) {
 func TestMain(m *testing.M) {
 	// Local nodes start containers through a shim: this test binary.
 	kruntime.ReexecMain()
+	// Nodes run as root give each pod a network namespace through the
+	// CNI plugins: build them for this test binary.
+	if err := cnitest.SetPath(); err != nil {
+		fmt.Fprintln(os.Stderr, "build the CNI plugins:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	fixturetest.Cleanup()
+	cnitest.Cleanup()
 	os.Exit(code)
 }
 

@@ -10,25 +10,74 @@ import (
 	"syscall"
 )
 
-// Loopback addressing. Local clusters on one host share its loopback, so
+// Addressing. Local clusters on one host share its network namespace, so
 // each takes a slot k, held with a lock file for its lifetime, and its own
-// ranges: node n (from 1) has the node IP 127.(160+k).0.n and the pods
-// 127.(200+k).n.0/24; Services get ClusterIPs from 127.(120+k).0.0/16, the
-// cluster DNS answers on 127.(160+k).255.53 behind the kube-dns ClusterIP
-// 127.(120+k).0.10. The slot is remembered in the data dir, so a restarted
-// cluster keeps its addresses when it can.
+// ranges. Node n (from 1) has the node IP 127.(160+k).0.n (its kubelet API).
+//
+// With a namespace per pod (CNI mode, as root) node n's pods get
+// 10.(200+k).n.0/24 on a bridge of their own, Services ClusterIPs from
+// 10.(160+k).0.0/16, and the cluster DNS answers on 10.(160+k).255.53 behind
+// the kube-dns ClusterIP 10.(160+k).0.10; the cluster's service addresses
+// sit on a dummy device s7c<k>.
+//
+// In loopback mode (rootless, a reported deviation) node n's pods get
+// 127.(200+k).n.0/24, Services 127.(120+k).0.0/16, the cluster DNS answers on
+// 127.(160+k).255.53 behind 127.(120+k).0.10.
+//
+// The slot is remembered in the data dir, so a restarted cluster keeps its
+// addresses when it can.
 const slots = 40
 
 type slot struct {
 	k    int
 	lock *os.File
+	// cni: pods in namespaces of their own, non-loopback ranges.
+	cni bool
 }
 
-func (s slot) nodeIP(i int) string  { return fmt.Sprintf("127.%d.0.%d", 160+s.k, i+1) }
-func (s slot) podCIDR(i int) string { return fmt.Sprintf("127.%d.%d.0/24", 200+s.k, i+1) }
-func (s slot) serviceRange() string { return fmt.Sprintf("127.%d.0.0/16", 120+s.k) }
-func (s slot) clusterDNSIP() string { return fmt.Sprintf("127.%d.0.10", 120+s.k) }
-func (s slot) dnsListen() string    { return fmt.Sprintf("127.%d.255.53:53", 160+s.k) }
+func (s slot) nodeIP(i int) string { return fmt.Sprintf("127.%d.0.%d", 160+s.k, i+1) }
+
+func (s slot) podCIDR(i int) string {
+	if s.cni {
+		return fmt.Sprintf("10.%d.%d.0/24", 200+s.k, i+1)
+	}
+	return fmt.Sprintf("127.%d.%d.0/24", 200+s.k, i+1)
+}
+
+// clusterCIDR holds every node's podCIDR.
+func (s slot) clusterCIDR() string {
+	if s.cni {
+		return fmt.Sprintf("10.%d.0.0/16", 200+s.k)
+	}
+	return fmt.Sprintf("127.%d.0.0/16", 200+s.k)
+}
+
+func (s slot) serviceRange() string {
+	if s.cni {
+		return fmt.Sprintf("10.%d.0.0/16", 160+s.k)
+	}
+	return fmt.Sprintf("127.%d.0.0/16", 120+s.k)
+}
+
+func (s slot) clusterDNSIP() string {
+	if s.cni {
+		return fmt.Sprintf("10.%d.0.10", 160+s.k)
+	}
+	return fmt.Sprintf("127.%d.0.10", 120+s.k)
+}
+
+func (s slot) dnsListen() string {
+	if s.cni {
+		return fmt.Sprintf("10.%d.255.53:53", 160+s.k)
+	}
+	return fmt.Sprintf("127.%d.255.53:53", 160+s.k)
+}
+
+// device holds the cluster's service addresses (CNI mode).
+func (s slot) device() string { return fmt.Sprintf("s7c%d", s.k) }
+
+// bridge is node i's pod bridge (CNI mode).
+func (s slot) bridge(i int) string { return fmt.Sprintf("s7c%db%d", s.k, i+1) }
 func (s slot) release() {
 	if s.lock != nil {
 		s.lock.Close()

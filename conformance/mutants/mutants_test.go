@@ -2,11 +2,13 @@ package mutants
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
+	"github.com/project-seven/seven/cluster/kubelet/podnet/cnitest"
 	"github.com/project-seven/seven/cluster/mutation"
 	"github.com/project-seven/seven/conformance"
 	"github.com/project-seven/seven/conformance/report"
@@ -108,7 +110,14 @@ func TestJudge(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
+	// Nodes run as root give each pod a network namespace through the
+	// CNI plugins: build them for this test binary.
+	if err := cnitest.SetPath(); err != nil {
+		fmt.Fprintln(os.Stderr, "build the CNI plugins:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	fixturetest.Cleanup()
+	cnitest.Cleanup()
 	os.Exit(code)
 }

@@ -5,9 +5,11 @@
 package local
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
+	"github.com/project-seven/seven/cluster/kubelet/podnet/cnitest"
 	"github.com/project-seven/seven/conformance"
 	"github.com/project-seven/seven/conformance/target"
 	"github.com/project-seven/seven/fixtures/fixturetest"
@@ -29,7 +31,14 @@ func TestLocal(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
+	// Nodes run as root give each pod a network namespace through the
+	// CNI plugins: build them for this test binary.
+	if err := cnitest.SetPath(); err != nil {
+		fmt.Fprintln(os.Stderr, "build the CNI plugins:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	fixturetest.Cleanup()
+	cnitest.Cleanup()
 	os.Exit(code)
 }

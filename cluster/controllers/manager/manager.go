@@ -31,6 +31,9 @@ type Config struct {
 	Disabled   []string // controller names not to run (see Names)
 	Logger     *slog.Logger
 	Identity   string // this process, for logs and event sources
+	// ClusterCIDR is the range of the nodes' podCIDRs (nodeipam); default
+	// nodeipam.DefaultClusterCIDR.
+	ClusterCIDR string
 }
 
 // Context is what a constructor gets to build its controller.
@@ -41,6 +44,8 @@ type Context struct {
 	Timings   timings.Timings
 	Logger    *slog.Logger
 	Clock     clock.Clock
+	// ClusterCIDR is Config.ClusterCIDR.
+	ClusterCIDR string
 	// Recorder returns an event recorder reporting as component (e.g. "deployment-controller").
 	Recorder func(component string) events.EventRecorder
 }
@@ -101,13 +106,14 @@ func (m *Manager) Start(ctx context.Context) error {
 			continue
 		}
 		c, err := e.New(Context{
-			Client:    m.cfg.Client,
-			Dynamic:   m.dynamic,
-			Informers: factory,
-			Timings:   m.cfg.Timings,
-			Logger:    m.cfg.Logger,
-			Clock:     clock.RealClock{},
-			Recorder:  func(component string) events.EventRecorder { return broadcaster.NewRecorder(component) },
+			Client:      m.cfg.Client,
+			Dynamic:     m.dynamic,
+			Informers:   factory,
+			Timings:     m.cfg.Timings,
+			Logger:      m.cfg.Logger,
+			Clock:       clock.RealClock{},
+			Recorder:    func(component string) events.EventRecorder { return broadcaster.NewRecorder(component) },
+			ClusterCIDR: m.cfg.ClusterCIDR,
 		})
 		if err != nil {
 			return fmt.Errorf("controller %s: %w", e.Name, err)

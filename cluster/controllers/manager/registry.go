@@ -90,6 +90,6 @@ func newEndpointSlice(c Context) (component.Component, error) {
 }
 
 func newNodeIPAM(c Context) (component.Component, error) {
-	return nodeipam.New(nodeipam.Config{Client: c.Client, Informers: c.Informers, Timings: c.Timings,
+	return nodeipam.New(nodeipam.Config{Client: c.Client, Informers: c.Informers, Timings: c.Timings, ClusterCIDR: c.ClusterCIDR,
 		Logger: c.Logger, Clock: c.Clock, Recorder: c.Recorder(nodeipam.Name)})
 }

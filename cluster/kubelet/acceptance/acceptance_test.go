@@ -18,6 +18,7 @@ import (
 	"k8s.io/kubectl/pkg/cmd"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
+	"github.com/project-seven/seven/cluster/kubelet/podnet/cnitest"
 	kruntime "github.com/project-seven/seven/cluster/kubelet/runtime"
 	"github.com/project-seven/seven/cluster/local"
 	"github.com/project-seven/seven/fixtures/fixturetest"
@@ -25,8 +26,15 @@ import (
 
 func TestMain(m *testing.M) {
 	kruntime.ReexecMain()
+	// Nodes run as root give each pod a network namespace through the
+	// CNI plugins: build them for this test binary.
+	if err := cnitest.SetPath(); err != nil {
+		fmt.Fprintln(os.Stderr, "build the CNI plugins:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	fixturetest.Cleanup()
+	cnitest.Cleanup()
 	os.Exit(code)
 }
 

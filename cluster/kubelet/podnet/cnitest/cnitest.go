@@ -38,6 +38,16 @@ func Build(dir string) error {
 // be built.
 func Plugins(t testing.TB) string {
 	t.Helper()
+	if err := SetPath(); err != nil {
+		t.Fatalf("build the CNI plugins: %v", err)
+	}
+	return dir
+}
+
+// SetPath builds the plugins and points CNI_PATH at them, so that every
+// kubelet the test binary starts finds them; call it from TestMain (with
+// Cleanup after the tests) in packages that boot clusters.
+func SetPath() error {
 	once.Do(func() {
 		dir, err = os.MkdirTemp("", "seven-cni-")
 		if err == nil {
@@ -45,9 +55,9 @@ func Plugins(t testing.TB) string {
 		}
 	})
 	if err != nil {
-		t.Fatalf("build the CNI plugins: %v", err)
+		return err
 	}
-	return dir
+	return os.Setenv("CNI_PATH", dir)
 }
 
 // Cleanup removes the plugins; call it from TestMain after the tests ran.
