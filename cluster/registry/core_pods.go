@@ -24,7 +24,10 @@ const (
 )
 
 func pods(cfg Config) *Resource {
-
+	var admit func(runtime.Object) field.ErrorList
+	if !cfg.AdmitUnsupportedPodFields {
+		admit = func(obj runtime.Object) field.ErrorList { return refuseUnsupportedPodFields(obj.(*corev1.Pod)) }
+	}
 	return &Resource{
 		GroupVersion: corev1.SchemeGroupVersion,
 		Name:         "pods",
@@ -48,6 +51,7 @@ func pods(cfg Config) *Resource {
 		},
 		Validate:       func(obj runtime.Object) field.ErrorList { return validatePod(obj.(*corev1.Pod)) },
 		ValidateUpdate: func(n, o runtime.Object) field.ErrorList { return validatePodUpdate(n.(*corev1.Pod), o.(*corev1.Pod)) },
+		Admit:          admit,
 		Fields:         func(obj runtime.Object) fields.Set { return podFields(obj.(*corev1.Pod)) },
 		Columns:        podColumns(),
 		Row:            func(obj runtime.Object) []any { return podRow(obj.(*corev1.Pod)) },
