@@ -415,6 +415,13 @@ func (s *Server) create(ctx context.Context, req request, obj runtime.Object, dr
 				return nil, apierrors.NewInvalid(res.GroupVersionKind().GroupKind(), m.GetName(), errs)
 			}
 		}
+		// Seven's own admission comes after Kubernetes' validation, as
+		// validating admission does in Kubernetes.
+		if res.Admit != nil {
+			if errs := res.Admit(obj); len(errs) > 0 {
+				return nil, apierrors.NewInvalid(res.GroupVersionKind().GroupKind(), m.GetName(), errs)
+			}
+		}
 		if dryRun {
 			return obj, nil
 		}

@@ -50,9 +50,14 @@ type Config struct {
 	CompactionInterval time.Duration
 	// AllowLoopbackEndpoints accepts loopback addresses in Endpoints and
 	// EndpointSlices, which Kubernetes rejects (--allow-loopback-endpoints).
-	// It is the deviation of rootless nodes whose pods have loopback IPs.
+	// It is the deviation of rootless nodes whose pods have loopback IPs;
+	// the server publishes it (see deviations.go).
 	AllowLoopbackEndpoints bool
-	Logger                 *slog.Logger
+	// AdmitUnsupportedPodFields turns off the admission step that refuses
+	// pod fields Seven's nodes cannot honour (--admit-unsupported-pod-fields),
+	// for clusters whose nodes are other kubelets.
+	AdmitUnsupportedPodFields bool
+	Logger                    *slog.Logger
 }
 
 // EtcdEndpointsFile, in the data dir, lists the etcd client URLs in use.
@@ -110,7 +115,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	tolerate := int64(cfg.Timings.DefaultTolerationSeconds / time.Second)
 	reg, err := registry.New(registry.Config{NotReadyTolerationSeconds: tolerate, UnreachableTolerationSeconds: tolerate,
-		AllowLoopbackEndpoints: cfg.AllowLoopbackEndpoints})
+		AllowLoopbackEndpoints: cfg.AllowLoopbackEndpoints, AdmitUnsupportedPodFields: cfg.AdmitUnsupportedPodFields})
 	if err != nil {
 		return nil, err
 	}

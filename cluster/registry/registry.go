@@ -44,6 +44,11 @@ type Resource struct {
 	Validate func(obj runtime.Object) field.ErrorList
 	// ValidateUpdate checks an update (main resource or status) against the stored object.
 	ValidateUpdate func(newObj, oldObj runtime.Object) field.ErrorList
+	// Admit is Seven's own admission on create, run after Validate: it
+	// refuses what Kubernetes accepts but Seven cannot honour (pods' fields
+	// its nodes do not support). Errors become 422 with field causes. It is
+	// not Kubernetes validation and can be switched off (Config).
+	Admit func(obj runtime.Object) field.ErrorList
 	// Fields returns the kind's selectable fields besides metadata.name and
 	// metadata.namespace, which the server adds itself.
 	Fields func(obj runtime.Object) fields.Set

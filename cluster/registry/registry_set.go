@@ -28,6 +28,12 @@ type Config struct {
 	// reported deviation of rootless nodes whose pods have loopback IPs; off,
 	// validation is Kubernetes'.
 	AllowLoopbackEndpoints bool
+
+	// AdmitUnsupportedPodFields turns off Seven's node-support admission,
+	// which refuses pods asking for what Seven's nodes cannot honour (see
+	// admission_nodesupport.go). Turn it off when the nodes are other
+	// kubelets.
+	AdmitUnsupportedPodFields bool
 }
 
 // DefaultConfig is Kubernetes' configuration.

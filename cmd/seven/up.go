@@ -68,6 +68,8 @@ func runAPIServer(ctx context.Context, args []string) error {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	loopbackEndpoints := fs.Bool("allow-loopback-endpoints", false,
 		"accept loopback addresses in Endpoints and EndpointSlices, which Kubernetes rejects: for rootless nodes whose pods have loopback IPs (published as a deviation in kube-system/seven-deviations)")
+	admitUnsupported := fs.Bool("admit-unsupported-pod-fields", false,
+		"admit pods asking for what Seven's nodes cannot honour (SELinux, sysctls, hostIPC, volume types the kubelet lacks, …): for clusters whose nodes are other kubelets")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -82,7 +84,7 @@ func runAPIServer(ctx context.Context, args []string) error {
 	cfg := apiserver.Config{
 		DataDir: *dataDir, Address: *address, ServiceClusterIPRange: *serviceRange, NodePortRange: *nodePorts,
 		Timings: t, TimingsPreset: *preset, Logger: log,
-		AllowLoopbackEndpoints: *loopbackEndpoints,
+		AllowLoopbackEndpoints: *loopbackEndpoints, AdmitUnsupportedPodFields: *admitUnsupported,
 	}
 	if *etcdServers != "" {
 		cfg.EtcdServers = strings.Split(*etcdServers, ",")
