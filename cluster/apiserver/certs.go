@@ -256,3 +256,22 @@ func (p *PKI) WriteKubeletCertificates(dir, node string, ips ...string) (Kubelet
 	}
 	return c, nil
 }
+
+// CAFromPEM is a PKI holding only the cluster CA, to issue certificates
+// away from the API server (a node's, when it is provisioned).
+func CAFromPEM(certPEM, keyPEM []byte) (*PKI, error) {
+	cb, _ := pem.Decode(certPEM)
+	kb, _ := pem.Decode(keyPEM)
+	if cb == nil || kb == nil {
+		return nil, errors.New("cluster CA: bad PEM")
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("cluster CA: %w", err)
+	}
+	key, err := x509.ParseECPrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("cluster CA key: %w", err)
+	}
+	return &PKI{CACert: cert, CAKey: key, CAPEM: certPEM}, nil
+}

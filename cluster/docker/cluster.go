@@ -28,6 +28,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/project-seven/seven/cluster/apiserver"
 )
 
 // ErrNoDocker means no Docker Engine answered.
@@ -393,6 +395,13 @@ func (c *Cluster) awaitReadyz(ctx context.Context) error {
 }
 
 func (c *Cluster) runNodes(ctx context.Context, kubeconfig []byte) error {
+	var ca *apiserver.PKI // issues the kubelets' serving certificates (certs.go)
+	if c.cfg.NodeMode != NodeHollow {
+		var err error
+		if ca, err = c.clusterCA(ctx); err != nil {
+			return err
+		}
+	}
 	nodes := make([]Node, c.cfg.Nodes)
 	errs := make([]error, c.cfg.Nodes)
 	var wg sync.WaitGroup
@@ -405,7 +414,7 @@ func (c *Cluster) runNodes(ctx context.Context, kubeconfig []byte) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = c.runNode(ctx, spec, kubeconfig)
+			errs[i] = c.runNode(ctx, spec, kubeconfig, ca)
 		}()
 	}
 	wg.Wait()
@@ -415,10 +424,19 @@ func (c *Cluster) runNodes(ctx context.Context, kubeconfig []byte) error {
 	return errors.Join(errs...)
 }
 
-func (c *Cluster) runNode(ctx context.Context, s nodeSpec, kubeconfig []byte) error {
+func (c *Cluster) runNode(ctx context.Context, s nodeSpec, kubeconfig []byte, ca *apiserver.PKI) error {
+	cmd := nodeCommand(s)
+	files := []testcontainers.ContainerFile{{Reader: bytes.NewReader(kubeconfig), ContainerFilePath: nodeKubeconfig, FileMode: 0o600}}
+	if ca != nil {
+		certs, flags, err := kubeletCertificates(ca, s)
+		if err != nil {
+			return fmt.Errorf("node %s certificates: %w", s.Name, err)
+		}
+		files, cmd = append(files, certs...), append(cmd, flags...)
+	}
 	opts := append(c.containerOptions(s.Hostname, RoleNode, s.IP, []string{s.Name, s.Hostname}, LabelNode, s.Name),
-		testcontainers.WithCmd(nodeCommand(s)...),
-		testcontainers.WithFiles(testcontainers.ContainerFile{Reader: bytes.NewReader(kubeconfig), ContainerFilePath: nodeKubeconfig, FileMode: 0o600}),
+		testcontainers.WithCmd(cmd...),
+		testcontainers.WithFiles(files...),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { nodeSecurity(s.Mode, hc) }),
 	)
 	if _, err := testcontainers.Run(ctx, c.image, opts...); err != nil {

@@ -146,6 +146,7 @@ type kubeletFlags struct {
 	clientFlags
 	nodeName, nodeIP, podCIDR, rootDir, fixture, clusterDNS, clusterDomain string
 	cpu, memory, mode, shim, bridge, cniBinDir                             string
+	tlsCertFile, tlsKeyFile, clientCAFile                                  string
 	port, pods, eventBurst                                                 int
 	eventQPS                                                               float64
 }
@@ -170,6 +171,9 @@ func (kf *kubeletFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&kf.shim, "shim", "", "the container shim binary (default: seven-shim next to seven, else seven itself)")
 	fs.Float64Var(&kf.eventQPS, "event-qps", 50, "rate limit of event writes, apart from status writes")
 	fs.IntVar(&kf.eventBurst, "event-burst", 100, "burst of event writes")
+	fs.StringVar(&kf.tlsCertFile, "tls-cert-file", "", "the kubelet API's serving certificate (PEM), issued by the cluster CA for the node's name and IP (default: a self-signed one, which API servers that verify kubelets refuse)")
+	fs.StringVar(&kf.tlsKeyFile, "tls-private-key-file", "", "the key of --tls-cert-file (PEM)")
+	fs.StringVar(&kf.clientCAFile, "client-ca-file", "", "CA certificates (PEM) that the kubelet API's client certificates must chain to (default: none, and the API is open to anyone, as upstream's flag defaults)")
 }
 
 // kubelet builds the node agent the flags describe.
@@ -200,6 +204,7 @@ func (kf *kubeletFlags) kubelet(c *clientSetup) (*kubelet.Kubelet, error) {
 		NodeName: kf.nodeName, NodeIP: kf.nodeIP, PodCIDR: kf.podCIDR, RootDir: kf.rootDir,
 		ServerPort: kf.port, FixtureBinary: kf.fixture, ClusterDomain: kf.clusterDomain, Pods: kf.pods, Mode: kf.mode,
 		Timings: c.timings, Logger: c.log,
+		ServingConfig: kubelet.ServingConfig{TLSCertFile: kf.tlsCertFile, TLSPrivateKeyFile: kf.tlsKeyFile, ClientCAFile: kf.clientCAFile},
 	}
 	if kf.clusterDNS != "" {
 		kc.ClusterDNS = strings.Split(kf.clusterDNS, ",")
