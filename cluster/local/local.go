@@ -60,7 +60,7 @@ type Config struct {
 	// CNIBinDirs hold the CNI plugins (CNI mode); default: cni/ next to
 	// this executable, then /opt/cni/bin.
 	CNIBinDirs []string
-	Logger      *slog.Logger
+	Logger     *slog.Logger
 }
 
 // Cluster is a running local cluster.
@@ -138,13 +138,14 @@ func New(cfg Config) (*Cluster, error) {
 		}
 	}
 	api, err := apiserver.New(apiserver.Config{
-		DataDir:               filepath.Join(cfg.DataDir, "control-plane"),
-		Address:               cfg.Address,
-		Hosts:                 cfg.Hosts,
-		Timings:               t,
-		ServiceClusterIPRange: cfg.ServiceClusterIPRange,
-		TimingsPreset:         cfg.TimingsPreset,
-		Logger:                cfg.Logger,
+		DataDir:                filepath.Join(cfg.DataDir, "control-plane"),
+		Address:                cfg.Address,
+		Hosts:                  cfg.Hosts,
+		Timings:                t,
+		ServiceClusterIPRange:  cfg.ServiceClusterIPRange,
+		TimingsPreset:          cfg.TimingsPreset,
+		AllowLoopbackEndpoints: allowLoopbackEndpoints(cfg),
+		Logger:                 cfg.Logger,
 	})
 	if err != nil {
 		sl.release()
