@@ -9,6 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/project-seven/seven/cluster/servicelinks"
 )
 
 // configError is a container start failure of kind CreateContainerConfigError
@@ -39,14 +41,9 @@ func containerEnv(pod *corev1.Pod, c *corev1.Container, lk lookups, podIP, hostI
 		seen[name] = len(out)
 		out = append(out, corev1.EnvVar{Name: name, Value: value})
 	}
-	if pod.Spec.EnableServiceLinks == nil || *pod.Spec.EnableServiceLinks {
-		for _, kv := range serviceEnv(pod.Namespace, lk.services) {
-			set(kv.Name, kv.Value)
-		}
-	} else {
-		for _, kv := range serviceEnv(pod.Namespace, masterOnly(lk.services)) {
-			set(kv.Name, kv.Value)
-		}
+	links := pod.Spec.EnableServiceLinks == nil || *pod.Spec.EnableServiceLinks
+	for _, kv := range servicelinks.Env(lk.services, pod.Namespace, links) {
+		set(kv.Name, kv.Value)
 	}
 	for _, from := range c.EnvFrom {
 		switch {
@@ -381,79 +378,4 @@ func commandLine(c *corev1.Container, entrypoint, cmd []string, env []corev1.Env
 		argv[i] = Expand(argv[i], mapping)
 	}
 	return argv
-}
-
-// serviceEnv renders the docker-links style variables of services, as
-// Kubernetes injects them: <NAME>_SERVICE_HOST, <NAME>_SERVICE_PORT, … .
-// Services of namespace come first; default/kubernetes is always included.
-func serviceEnv(namespace string, services []*corev1.Service) []corev1.EnvVar {
-	chosen := map[string]*corev1.Service{}
-	for _, s := range services {
-		if s.Spec.ClusterIP == "" || s.Spec.ClusterIP == corev1.ClusterIPNone {
-			continue
-		}
-		if s.Namespace == namespace {
-			chosen[s.Name] = s
-		} else if s.Namespace == "default" && s.Name == "kubernetes" {
-			if _, ok := chosen[s.Name]; !ok {
-				chosen[s.Name] = s
-			}
-		}
-	}
-	names := make([]string, 0, len(chosen))
-	for n := range chosen {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var out []corev1.EnvVar
-	add := func(k, v string) { out = append(out, corev1.EnvVar{Name: k, Value: v}) }
-	for _, n := range names {
-		s := chosen[n]
-		if len(s.Spec.Ports) == 0 {
-			continue
-		}
-		prefix := strings.ToUpper(strings.ReplaceAll(s.Name, "-", "_"))
-		ip := s.Spec.ClusterIP
-		add(prefix+"_SERVICE_HOST", ip)
-		add(prefix+"_SERVICE_PORT", strconv.Itoa(int(s.Spec.Ports[0].Port)))
-		for _, p := range s.Spec.Ports {
-			if p.Name != "" {
-				add(prefix+"_SERVICE_PORT_"+strings.ToUpper(strings.ReplaceAll(p.Name, "-", "_")), strconv.Itoa(int(p.Port)))
-			}
-		}
-		first := s.Spec.Ports[0]
-		add(prefix+"_PORT", fmt.Sprintf("%s://%s", strings.ToLower(string(protocol(first))), hostPort(ip, first.Port)))
-		for _, p := range s.Spec.Ports {
-			proto := strings.ToLower(string(protocol(p)))
-			base := fmt.Sprintf("%s_PORT_%d_%s", prefix, p.Port, strings.ToUpper(proto))
-			add(base, fmt.Sprintf("%s://%s", proto, hostPort(ip, p.Port)))
-			add(base+"_PROTO", proto)
-			add(base+"_PORT", strconv.Itoa(int(p.Port)))
-			add(base+"_ADDR", ip)
-		}
-	}
-	return out
-}
-
-func protocol(p corev1.ServicePort) corev1.Protocol {
-	if p.Protocol == "" {
-		return corev1.ProtocolTCP
-	}
-	return p.Protocol
-}
-
-func hostPort(ip string, port int32) string {
-	if strings.Contains(ip, ":") {
-		return fmt.Sprintf("[%s]:%d", ip, port)
-	}
-	return fmt.Sprintf("%s:%d", ip, port)
-}
-
-func masterOnly(services []*corev1.Service) []*corev1.Service {
-	for _, s := range services {
-		if s.Namespace == "default" && s.Name == "kubernetes" {
-			return []*corev1.Service{s}
-		}
-	}
-	return nil
 }

@@ -4,10 +4,13 @@
 // <NAME>_SERVICE_PORT_<PORTNAME> per named port, and the Docker-links style
 // <NAME>_PORT, <NAME>_PORT_<port>_<PROTO>{,_PROTO,_PORT,_ADDR}.
 //
-// Which Services count follows Kubernetes: those of the pod's namespace,
-// plus the API server's Service default/kubernetes, which every pod gets
-// even with enableServiceLinks false (pass only that Service then) and which
-// a Service named "kubernetes" in the pod's own namespace overrides.
+// Which Services count follows Kubernetes: those of the pod's namespace when
+// the pod's enableServiceLinks is true (its default), plus the API server's
+// Service default/kubernetes, which every pod gets even with
+// enableServiceLinks false and which a Service named "kubernetes" in the
+// pod's own namespace overrides.
+//
+// The kubelet (cluster/kubelet) is the one user.
 package servicelinks
 
 import (
@@ -25,25 +28,25 @@ const (
 	MasterName      = "kubernetes"
 )
 
-// Env returns the variables for a pod in namespace, given the Services it may
-// see (any namespaces; others than namespace and default/kubernetes are
-// ignored). Services without a cluster IP (headless, ExternalName) give none.
-// The result is ordered by Service name, then as Kubernetes orders each
-// Service's variables, so that later duplicates of a name win as usual.
-func Env(services []corev1.Service, namespace string) []corev1.EnvVar {
+// Env returns the variables for a pod in namespace with the given
+// enableServiceLinks, given the Services the node sees (any namespaces;
+// others than namespace and default/kubernetes are ignored). Services
+// without a cluster IP (headless, ExternalName) give none. The result is
+// ordered by Service name, then as Kubernetes orders each Service's
+// variables, so that later duplicates of a name win as usual.
+func Env(services []*corev1.Service, namespace string, enableServiceLinks bool) []corev1.EnvVar {
 	chosen := map[string]*corev1.Service{}
-	for i := range services {
-		s := &services[i]
+	for _, s := range services {
 		if !hasClusterIP(s) {
 			continue
 		}
 		switch {
-		case s.Namespace == namespace:
-			chosen[s.Name] = s
 		case s.Namespace == MasterNamespace && s.Name == MasterName:
 			if _, ok := chosen[s.Name]; !ok {
 				chosen[s.Name] = s
 			}
+		case s.Namespace == namespace && enableServiceLinks:
+			chosen[s.Name] = s
 		}
 	}
 	names := make([]string, 0, len(chosen))

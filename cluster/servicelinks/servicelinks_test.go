@@ -8,8 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-func svc(ns, name, ip string, ports ...corev1.ServicePort) corev1.Service {
-	return corev1.Service{
+func svc(ns, name, ip string, ports ...corev1.ServicePort) *corev1.Service {
+	return &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec:       corev1.ServiceSpec{ClusterIP: ip, Ports: ports},
 	}
@@ -42,16 +42,17 @@ func TestEnv(t *testing.T) {
 	)
 	tests := []struct {
 		name      string
-		services  []corev1.Service
+		services  []*corev1.Service
 		namespace string
+		noLinks   bool // enableServiceLinks false
 		want      []corev1.EnvVar
 	}{
 		{name: "nothing", namespace: "default"},
-		{name: "master only", services: []corev1.Service{master}, namespace: "team", want: masterVars},
+		{name: "master only", services: []*corev1.Service{master}, namespace: "team", want: masterVars},
 		{
 			name:      "unnamed port, protocol defaults to TCP, dashes become underscores",
 			namespace: "team",
-			services:  []corev1.Service{svc("team", "my-web", "10.96.0.7", port("", 80, ""))},
+			services:  []*corev1.Service{svc("team", "my-web", "10.96.0.7", port("", 80, ""))},
 			want: vars(
 				"MY_WEB_SERVICE_HOST", "10.96.0.7",
 				"MY_WEB_SERVICE_PORT", "80",
@@ -65,7 +66,7 @@ func TestEnv(t *testing.T) {
 		{
 			name:      "several named ports, UDP, sorted by service name, other namespaces and headless ignored",
 			namespace: "team",
-			services: []corev1.Service{
+			services: []*corev1.Service{
 				svc("team", "web", "10.96.0.9", port("http", 80, corev1.ProtocolTCP), port("dns-udp", 53, corev1.ProtocolUDP)),
 				svc("other", "db", "10.96.0.10", port("", 5432, corev1.ProtocolTCP)),
 				svc("team", "headless", corev1.ClusterIPNone, port("", 80, corev1.ProtocolTCP)),
@@ -98,7 +99,7 @@ func TestEnv(t *testing.T) {
 		{
 			name:      "a kubernetes service in the pod's namespace overrides the master",
 			namespace: "team",
-			services:  []corev1.Service{master, svc("team", "kubernetes", "10.96.0.50", port("", 8443, corev1.ProtocolTCP))},
+			services:  []*corev1.Service{master, svc("team", "kubernetes", "10.96.0.50", port("", 8443, corev1.ProtocolTCP))},
 			want: vars(
 				"KUBERNETES_SERVICE_HOST", "10.96.0.50",
 				"KUBERNETES_SERVICE_PORT", "8443",
@@ -110,9 +111,23 @@ func TestEnv(t *testing.T) {
 			),
 		},
 		{
+			name:      "without service links only the master's, even in its own namespace",
+			namespace: "default",
+			noLinks:   true,
+			services:  []*corev1.Service{svc("default", "web", "10.96.0.9", port("", 80, corev1.ProtocolTCP)), master},
+			want:      masterVars,
+		},
+		{
+			name:      "without service links the pod's own kubernetes service does not override",
+			namespace: "team",
+			noLinks:   true,
+			services:  []*corev1.Service{svc("team", "kubernetes", "10.96.0.50", port("", 8443, corev1.ProtocolTCP)), master},
+			want:      masterVars,
+		},
+		{
 			name:      "IPv6 addresses are bracketed in URLs",
 			namespace: "v6",
-			services:  []corev1.Service{svc("v6", "web", "fd00::10", port("", 80, corev1.ProtocolSCTP))},
+			services:  []*corev1.Service{svc("v6", "web", "fd00::10", port("", 80, corev1.ProtocolSCTP))},
 			want: vars(
 				"WEB_SERVICE_HOST", "fd00::10",
 				"WEB_SERVICE_PORT", "80",
@@ -126,7 +141,7 @@ func TestEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Env(tt.services, tt.namespace); !reflect.DeepEqual(got, tt.want) {
+			if got := Env(tt.services, tt.namespace, !tt.noLinks); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Env:\n got %v\nwant %v", got, tt.want)
 			}
 		})
