@@ -18,7 +18,16 @@
 //     node's seven0 interface, and a watch on every Node keeps a route to
 //     each other node's podCIDR via its InternalIP (resynced every
 //     NodeStatusUpdate period, which repairs routes lost with a link).
-//   - server.go, stats.go: the HTTPS kubelet API.
+//   - server.go, stats.go: the HTTPS kubelet API, upstream's paths and
+//     parameters: /containerLogs, /exec, /attach, /portForward (package
+//     streaming speaks their SPDY and WebSocket protocols), /pods,
+//     /stats/summary, /metrics, /metrics/cadvisor, /healthz.
+//     server_auth.go: its access control (a serving certificate of the
+//     cluster CA, client certificates required: 401 without, 403 for
+//     users the Authorizer refuses); server_exec.go: exec and attach
+//     (attach follows the container's log and writes to its stdin FIFO);
+//     server_portforward.go: port-forward to localhost in the pod's
+//     network namespace; server_metrics.go: /metrics.
 //
 // API writes: one pods/status write per pod start (a sync that runs before
 // the informer has seen the kubelet's own write works from the pod that write
@@ -27,7 +36,8 @@
 // Kubernetes kubelet's --event-qps), so that a burst of Events never delays
 // status writes.
 //
-// Sub-packages: podsync (the pure decisions), runtime (containers as
+// Sub-packages: podsync (the pure decisions), streaming (the exec, attach
+// and port-forward wire protocols), runtime (containers as
 // processes, cgroup v1 and v2 limits; runtime/seven-shim is the small shim
 // binary), podnet (routed mode), crilog (CRI log files), stats (Summary API
 // types), acceptance (the acceptance through kubectl).
