@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -310,58 +309,6 @@ func backoffDelay(initial, maxDelay time.Duration, n int) time.Duration {
 		d *= 2
 	}
 	return min(d, maxDelay)
-}
-
-// writeNetworkFiles writes the pod's /etc/hosts and /etc/resolv.conf.
-func (k *Kubelet) writeNetworkFiles(pod *corev1.Pod, ip string) error {
-	dir := k.podDir(pod.UID)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	host := pod.Spec.Hostname
-	if host == "" {
-		host = pod.Name
-	}
-	var b strings.Builder
-	b.WriteString("# Kubernetes-managed hosts file (Seven).\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
-	if ip != "" {
-		if pod.Spec.Subdomain != "" {
-			fmt.Fprintf(&b, "%s\t%s.%s.%s.svc.%s\t%s\n", ip, host, pod.Spec.Subdomain, pod.Namespace, k.cfg.ClusterDomain, host)
-		} else {
-			fmt.Fprintf(&b, "%s\t%s\n", ip, host)
-		}
-	}
-	for _, a := range pod.Spec.HostAliases {
-		fmt.Fprintf(&b, "%s\t%s\n", a.IP, strings.Join(a.Hostnames, "\t"))
-	}
-	if err := os.WriteFile(filepath.Join(dir, "etc-hosts"), []byte(b.String()), 0o644); err != nil {
-		return err
-	}
-	resolv, _ := os.ReadFile("/etc/resolv.conf")
-	policy := pod.Spec.DNSPolicy
-	if pod.Spec.HostNetwork && policy != corev1.DNSClusterFirstWithHostNet {
-		policy = corev1.DNSDefault
-	}
-	if len(k.cfg.ClusterDNS) > 0 && policy != corev1.DNSDefault && policy != corev1.DNSNone {
-		var r strings.Builder
-		for _, ns := range k.cfg.ClusterDNS {
-			fmt.Fprintf(&r, "nameserver %s\n", ns)
-		}
-		d := k.cfg.ClusterDomain
-		fmt.Fprintf(&r, "search %s.svc.%s svc.%s %s\noptions ndots:5\n", pod.Namespace, d, d, d)
-		resolv = []byte(r.String())
-	}
-	if c := pod.Spec.DNSConfig; c != nil && policy == corev1.DNSNone {
-		var r strings.Builder
-		for _, ns := range c.Nameservers {
-			fmt.Fprintf(&r, "nameserver %s\n", ns)
-		}
-		if len(c.Searches) > 0 {
-			fmt.Fprintf(&r, "search %s\n", strings.Join(c.Searches, " "))
-		}
-		resolv = []byte(r.String())
-	}
-	return os.WriteFile(filepath.Join(dir, "resolv.conf"), resolv, 0o644)
 }
 
 // imageError is a missing image (ErrImagePull).
