@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 
 	"github.com/project-seven/seven/cluster/kubelet/podsync"
 	"github.com/project-seven/seven/cluster/kubelet/runtime"
@@ -256,7 +257,7 @@ func (k *Kubelet) runHandler(ctx context.Context, pod *corev1.Pod, c *corev1.Con
 		conn.Close()
 		return true, ""
 	case h.GRPC != nil:
-		return false, "grpc probes are not supported by this kubelet"
+		return grpcProbe(ctx, podIP, h.GRPC.Port, ptr.Deref(h.GRPC.Service, ""), timeout)
 	}
 	return false, "probe has no handler"
 }
