@@ -11,10 +11,15 @@ export TESTCONTAINERS_RYUK_DISABLED := true
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## build the static binaries bin/seven, bin/seven-shim and bin/fixture
+CNI_PLUGINS := github.com/containernetworking/plugins/plugins/main/bridge \
+	github.com/containernetworking/plugins/plugins/ipam/host-local \
+	github.com/containernetworking/plugins/plugins/main/loopback
+
+build: ## build the static binaries bin/seven, bin/seven-shim, bin/fixture and the CNI plugins in bin/cni
 	$(GO) build -o $(BIN)/seven ./cmd/seven
 	$(GO) build -o $(BIN)/fixture ./cmd/fixture
 	$(GO) build -o $(BIN)/seven-shim ./cluster/kubelet/runtime/seven-shim
+	$(GO) build -o $(BIN)/cni/ $(CNI_PLUGINS)
 
 up: build ## run a local cluster (kubeconfig in .seven/kubeconfig)
 	$(BIN)/seven up --data-dir .seven

@@ -134,7 +134,7 @@ func runCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	image := fs.String("image", "", "node image to use as is (default: build or reuse one from the binaries)")
 	sevenBin := fs.String("seven-binary", "", "static seven binary for the image (default: built from the checkout, or this executable)")
 	fixtureBin := fs.String("fixture-binary", "", "static fixture binary for the image (default: built from the checkout, or next to this executable)")
-	mode := fs.String("node-mode", string(NodeKubelet), "what node containers run: kubelet (real pods, routed pod IPs), hollow (API-only nodes) or routed (`seven node`: kubelet, proxy, DNS)")
+	mode := fs.String("node-mode", string(NodeCNI), "what node containers run: cni (`seven node`: kubelet, proxy, DNS; a network namespace per pod), kubelet (the kubelet alone) or hollow (API-only nodes)")
 	port := fs.Int("api-port", 0, "host port for the API server (default: a free one)")
 	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for the cluster to be ready")
 	retain := fs.Bool("retain", false, "keep the containers when the boot fails (for debugging)")

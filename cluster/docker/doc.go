@@ -27,9 +27,10 @@
 // package's job.
 //
 // Nodes: what a node container runs is chosen in one place (nodeCommand in
-// layout.go) by NodeMode. NodeKubelet (the default) runs `seven kubelet
-// --mode routed`: real pods, pod IPs from the node's podCIDR routed between
-// node containers, but no service proxy or DNS. NodeRouted runs `seven node`
-// (kubelet, proxy and DNS) once that command exists; NodeHollow runs `seven
-// hollow-nodes --count 1`, an API-only node that only heartbeats.
+// layout.go) by NodeMode. NodeCNI (the default) runs `seven node --mode
+// cni`: the kubelet, the proxy and a node-local DNS; every pod in a network
+// namespace of its own, plugged into the node's bridge by the CNI plugins
+// (in the image at /opt/cni/bin), with an IP of the node's podCIDR routed
+// between node containers. NodeKubelet runs the kubelet alone; NodeHollow
+// runs `seven hollow-nodes --count 1`, an API-only node that only heartbeats.
 package docker

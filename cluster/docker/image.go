@@ -22,6 +22,8 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/client"
+
+	"github.com/project-seven/seven/cluster/kubelet/podnet"
 )
 
 // ImageRepository is the repository of node images; the tag is a hash of the
@@ -33,6 +35,8 @@ const modulePath = "github.com/project-seven/seven"
 
 // ImageSource says where the image's static binaries come from: the paths of
 // both binaries, or a checkout of the module to build them from (CGO_ENABLED=0).
+// The CNI plugins come with them: from cni/ next to Seven (where make build
+// puts them), or built from the module.
 type ImageSource struct {
 	// Seven and Fixture are paths to static linux binaries; both or neither.
 	Seven, Fixture string
@@ -72,7 +76,13 @@ func ensureImage(ctx context.Context, cli *client.Client, src ImageSource, log *
 			return "", err
 		}
 	}
-	hash, err := hashFiles(seven, fixture)
+	plugins := cniPluginPaths(filepath.Join(filepath.Dir(seven), "cni"))
+	for _, p := range plugins {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("image: CNI plugin %s: %w (make build puts the plugins in bin/cni)", filepath.Base(p), err)
+		}
+	}
+	hash, err := hashFiles(append([]string{seven, fixture}, plugins...)...)
 	if err != nil {
 		return "", fmt.Errorf("image: %w", err)
 	}
@@ -84,7 +94,7 @@ func ensureImage(ctx context.Context, cli *client.Client, src ImageSource, log *
 		return "", fmt.Errorf("inspect image %s: %w", tag, err)
 	}
 	start := time.Now()
-	if err := buildImage(ctx, cli, tag, hash, seven, fixture); err != nil {
+	if err := buildImage(ctx, cli, tag, hash, seven, fixture, plugins); err != nil {
 		return "", err
 	}
 	log.Info("built node image", "image", tag, "took", time.Since(start).Round(time.Millisecond))
@@ -150,11 +160,19 @@ func buildBinaries(ctx context.Context, moduleDir, out string, log *slog.Logger)
 		return "", "", fmt.Errorf("image: %w", err)
 	}
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out+string(filepath.Separator), "./cmd/seven", "./cmd/fixture")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", "", fmt.Errorf("image: go build: %w: %s", err, bytes.TrimSpace(msg))
+	for _, b := range []struct {
+		dir  string
+		pkgs []string
+	}{
+		{out, []string{"./cmd/seven", "./cmd/fixture"}},
+		{filepath.Join(out, "cni"), podnet.PluginPackages},
+	} {
+		cmd := exec.CommandContext(ctx, "go", append([]string{"build", "-o", b.dir + string(filepath.Separator)}, b.pkgs...)...)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return "", "", fmt.Errorf("image: go build: %w: %s", err, bytes.TrimSpace(msg))
+		}
 	}
 	log.Debug("built binaries", "dir", root, "took", time.Since(start).Round(time.Millisecond))
 	return filepath.Join(out, "seven"), filepath.Join(out, "fixture"), nil
@@ -176,7 +194,18 @@ func hashFiles(paths ...string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// dockerfile is the whole image: two binaries and the directories a scratch
+// cniDir is where node images keep the CNI plugins (the kubelet's default).
+const cniDir = "/opt/cni/bin"
+
+func cniPluginPaths(dir string) []string {
+	out := make([]string, 0, len(podnet.Plugins))
+	for _, p := range podnet.Plugins {
+		out = append(out, filepath.Join(dir, p))
+	}
+	return out
+}
+
+// dockerfile is the whole image: the binaries and the directories a scratch
 // image lacks (a sticky /tmp, the data and kubeconfig directories).
 const dockerfile = `FROM scratch
 COPY rootfs/ /
@@ -184,7 +213,7 @@ ENTRYPOINT ["` + sevenPath + `"]
 `
 
 // buildContext writes the build context as a tar stream.
-func buildContext(w io.Writer, seven, fixture string) error {
+func buildContext(w io.Writer, seven, fixture string, plugins []string) error {
 	tw := tar.NewWriter(w)
 	now := time.Now()
 	dir := func(name string, mode int64) error {
@@ -227,6 +256,12 @@ func buildContext(w io.Writer, seven, fixture string) error {
 		func() error { return dir("rootfs/usr/local/bin", 0o755) },
 		func() error { return copyFile("rootfs"+sevenPath, seven) },
 		func() error { return copyFile("rootfs"+fixturePath, fixture) },
+		func() error { return dir("rootfs/opt", 0o755) },
+		func() error { return dir("rootfs/opt/cni", 0o755) },
+		func() error { return dir("rootfs"+cniDir, 0o755) },
+	}
+	for _, p := range plugins {
+		steps = append(steps, func() error { return copyFile("rootfs"+cniDir+"/"+filepath.Base(p), p) })
 	}
 	for _, s := range steps {
 		if err := s(); err != nil {
@@ -236,9 +271,9 @@ func buildContext(w io.Writer, seven, fixture string) error {
 	return tw.Close()
 }
 
-func buildImage(ctx context.Context, cli *client.Client, tag, hash, seven, fixture string) error {
+func buildImage(ctx context.Context, cli *client.Client, tag, hash, seven, fixture string, plugins []string) error {
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(buildContext(pw, seven, fixture)) }()
+	go func() { pw.CloseWithError(buildContext(pw, seven, fixture, plugins)) }()
 	defer pr.Close()
 	res, err := cli.ImageBuild(ctx, pr, client.ImageBuildOptions{
 		Tags:        []string{tag},

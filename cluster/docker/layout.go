@@ -148,16 +148,16 @@ func nodeCommand(s nodeSpec) []string {
 			"--kubeconfig", nodeKubeconfig,
 			"--node-name", s.Name,
 			"--node-ip", s.IP.String(),
-			"--mode", "routed",
+			"--mode", "cni",
 			"--fixture-binary", fixturePath,
 			"--timings", s.Timings,
 		}
-	case NodeRouted:
+	case NodeCNI:
 		return []string{"node",
 			"--kubeconfig", nodeKubeconfig,
 			"--node-name", s.Name,
 			"--node-ip", s.IP.String(),
-			"--mode", "routed",
+			"--mode", "cni",
 			"--fixture-binary", fixturePath,
 			"--timings", s.Timings,
 		}

@@ -72,7 +72,7 @@ func TestNodeCommand(t *testing.T) {
 		wantArgs string
 	}{
 		{NodeHollow, "node-1-0", "hollow-nodes --kubeconfig /etc/seven/kubeconfig --count 1 --name-prefix node-1- --timings fast"},
-		{NodeRouted, "node-1", "node --kubeconfig /etc/seven/kubeconfig --node-name node-1 --node-ip 172.30.0.10 --mode routed --fixture-binary /usr/local/bin/fixture --timings fast"},
+		{NodeCNI, "node-1", "node --kubeconfig /etc/seven/kubeconfig --node-name node-1 --node-ip 172.30.0.10 --mode cni --fixture-binary /usr/local/bin/fixture --timings fast"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.mode), func(t *testing.T) {

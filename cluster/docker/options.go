@@ -21,11 +21,12 @@ const (
 	// renews its Lease and reports its pods running without running them. It
 	// needs no privileges; faults behave as for a real node (the Lease stops).
 	NodeHollow NodeMode = "hollow"
-	// NodeRouted runs `seven node --mode routed`: kubelet, proxy and DNS, pod
-	// IPs from the node's podCIDR routed between node containers (NET_ADMIN).
-	NodeRouted NodeMode = "routed"
-	// NodeKubelet runs `seven kubelet --mode routed`: real pods with routed
-	// pod IPs, but no service proxy or DNS (the stop-gap until `seven node`).
+	// NodeCNI runs `seven node --mode cni`: kubelet, proxy and DNS; each
+	// pod in a network namespace of its own on the node's bridge, with an IP
+	// of the node's podCIDR routed between node containers (NET_ADMIN).
+	NodeCNI NodeMode = "cni"
+	// NodeKubelet runs `seven kubelet --mode cni`: real pods in their own
+	// namespaces, but no service proxy or DNS.
 	NodeKubelet NodeMode = "kubelet"
 )
 
@@ -43,7 +44,7 @@ type Config struct {
 	Nodes int
 	// TimingsPreset is "fast" (default) or "kubernetes".
 	TimingsPreset string
-	// NodeMode is what node containers run; default NodeRouted.
+	// NodeMode is what node containers run; default NodeCNI.
 	NodeMode NodeMode
 	// Image is a node image to use as is; empty builds (or reuses) one from
 	// Binaries with EnsureImage.
@@ -123,7 +124,7 @@ func DefaultConfig() Config {
 		ControlPlanes:  1,
 		Nodes:          1,
 		TimingsPreset:  timings.PresetFast,
-		NodeMode:       NodeRouted,
+		NodeMode:       NodeCNI,
 		StartupTimeout: 2 * time.Minute,
 	}
 }
@@ -157,10 +158,10 @@ func (c *Config) validate() error {
 	}
 	switch c.NodeMode {
 	case "":
-		c.NodeMode = NodeRouted
-	case NodeHollow, NodeRouted, NodeKubelet:
+		c.NodeMode = NodeCNI
+	case NodeHollow, NodeCNI, NodeKubelet:
 	default:
-		return fmt.Errorf("node mode %q: want %q, %q or %q", c.NodeMode, NodeHollow, NodeKubelet, NodeRouted)
+		return fmt.Errorf("node mode %q: want %q, %q or %q", c.NodeMode, NodeHollow, NodeKubelet, NodeCNI)
 	}
 	switch c.Partition {
 	case "":

@@ -7,8 +7,7 @@
 //
 //	go test ./e2e/docker/
 //
-// The node containers run `seven kubelet` (real pods, routed pod IPs) but no
-// service proxy or DNS until `seven node` exists, so the guarantees needing
-// service-proxy or dns are reported as skipped. SEVEN_DOCKER_NODE_MODE picks
-// another mode (hollow, routed).
+// The node containers run `seven node`: real pods in network namespaces of
+// their own, the service proxy and a node-local DNS. SEVEN_DOCKER_NODE_MODE
+// picks another mode (kubelet, hollow).
 package docker

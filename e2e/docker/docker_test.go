@@ -22,7 +22,7 @@ import (
 // against a 1 + 3 cluster in containers, then checks nothing is left.
 // Environment: SEVEN_CONFORMANCE_PROFILE, SEVEN_CONFORMANCE_FOCUS,
 // SEVEN_CONFORMANCE_REPORT_DIR (also receives the container logs),
-// SEVEN_DOCKER_NODE_MODE (hollow or routed; default the cluster's default).
+// SEVEN_DOCKER_NODE_MODE (cni, kubelet or hollow; default the cluster's default).
 func TestConformance(t *testing.T) {
 	if os.Getenv("SEVEN_E2E") == "" {
 		t.Skip("the whole suite in containers runs under make e2e (SEVEN_E2E=1); go test ./... stays fast")

@@ -30,7 +30,7 @@ type Config struct {
 	// TimingsPreset the cluster boots with; default "fast".
 	TimingsPreset string
 	// NodeMode is what node containers run; default docker.NodeKubelet
-	// (docker.NodeRouted once `seven node` exists).
+	// (docker.NodeCNI once `seven node` exists).
 	NodeMode docker.NodeMode
 	// Image is a node image to use as is; default: built from this checkout.
 	Image string
@@ -131,7 +131,7 @@ var controllerCapability = map[string]target.Capability{
 // Capabilities are what a docker cluster declares: one per controller the
 // controller manager runs (the image is built from this source tree, so
 // manager.Names is what runs), and the node faults. Hollow nodes run no pods;
-// kubelet nodes run pods but no service proxy or DNS; routed nodes do all.
+// kubelet nodes run pods but no service proxy or DNS; cni nodes do all.
 func Capabilities(mode docker.NodeMode, nodes int) target.Capabilities {
 	caps := target.Capabilities{}
 	for _, name := range manager.Names() {
@@ -143,13 +143,13 @@ func Capabilities(mode docker.NodeMode, nodes int) target.Capabilities {
 	if nodes > 0 {
 		caps[target.StopNode], caps[target.Partition] = true, true
 	}
-	if (mode == docker.NodeRouted || mode == docker.NodeKubelet) && nodes > 0 {
+	if (mode == docker.NodeCNI || mode == docker.NodeKubelet) && nodes > 0 {
 		caps[target.Pods] = true
 		if nodes > 1 {
 			caps[target.MultiNode] = true
 		}
 	}
-	if mode == docker.NodeRouted && nodes > 0 {
+	if mode == docker.NodeCNI && nodes > 0 {
 		caps[target.ServiceProxy], caps[target.DNS], caps[target.NodePort] = true, true, true
 	}
 	return caps

@@ -16,8 +16,8 @@ func TestCapabilities(t *testing.T) {
 	}{
 		{docker.NodeHollow, 3, []target.Capability{target.StopNode, target.Partition}, []target.Capability{target.Pods, target.MultiNode, target.DNS}},
 		{docker.NodeHollow, 0, nil, []target.Capability{target.StopNode, target.Partition, target.Pods}},
-		{docker.NodeRouted, 1, []target.Capability{target.Pods, target.ServiceProxy, target.DNS, target.NodePort, target.Partition}, []target.Capability{target.MultiNode}},
-		{docker.NodeRouted, 3, []target.Capability{target.Pods, target.MultiNode}, nil},
+		{docker.NodeCNI, 1, []target.Capability{target.Pods, target.ServiceProxy, target.DNS, target.NodePort, target.Partition}, []target.Capability{target.MultiNode}},
+		{docker.NodeCNI, 3, []target.Capability{target.Pods, target.MultiNode}, nil},
 	}
 	for _, tt := range tests {
 		caps := Capabilities(tt.mode, tt.nodes)
@@ -45,12 +45,12 @@ func TestCapabilities(t *testing.T) {
 }
 
 func TestFactory(t *testing.T) {
-	tgt, err := Factory(target.FactoryOptions{DataDir: "/tmp/x", Extra: map[string]string{"nodes": "2", "timings": "kubernetes", "node-mode": "routed"}})
+	tgt, err := Factory(target.FactoryOptions{DataDir: "/tmp/x", Extra: map[string]string{"nodes": "2", "timings": "kubernetes", "node-mode": "cni"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := tgt.(*Target).cfg
-	if cfg.Nodes != 2 || cfg.TimingsPreset != "kubernetes" || cfg.NodeMode != docker.NodeRouted || cfg.LogDir != "/tmp/x" {
+	if cfg.Nodes != 2 || cfg.TimingsPreset != "kubernetes" || cfg.NodeMode != docker.NodeCNI || cfg.LogDir != "/tmp/x" {
 		t.Errorf("config %+v", cfg)
 	}
 	if _, err := Factory(target.FactoryOptions{Extra: map[string]string{"nodes": "many"}}); err == nil {

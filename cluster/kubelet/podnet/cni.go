@@ -21,6 +21,14 @@ const DefaultBridge = "cni0"
 // Plugins are the CNI plugin binaries a node needs.
 var Plugins = []string{"bridge", "host-local", "loopback"}
 
+// PluginPackages are their import paths, in the order of Plugins, pinned by
+// the module's tool directives: `go build -o DIR/ PACKAGES...` makes them.
+var PluginPackages = []string{
+	"github.com/containernetworking/plugins/plugins/main/bridge",
+	"github.com/containernetworking/plugins/plugins/ipam/host-local",
+	"github.com/containernetworking/plugins/plugins/main/loopback",
+}
+
 // CNIConfig configures a CNI pod network.
 type CNIConfig struct {
 	// BinDirs are searched for the plugins (CNI_PATH).

@@ -1,4 +1,4 @@
-package podnet
+package podnet_test
 
 import (
 	"bufio"
@@ -16,6 +16,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/project-seven/seven/cluster/kubelet/podnet"
 	"github.com/project-seven/seven/cluster/kubelet/podnet/cnitest"
 )
 
@@ -29,7 +30,7 @@ type testNode struct {
 	cidr         string
 	podNS        string
 	podIP        netip.Addr
-	net          *Network
+	net          *podnet.Network
 }
 
 func run(t *testing.T, args ...string) {
@@ -60,7 +61,7 @@ func requireRoot(t *testing.T) {
 }
 
 // twoNodes makes two namespaces joined by a veth pair on 192.168.77.0/24,
-// a Network in each, and one pod on each through CNI; everything goes at the
+// a podnet.Network in each, and one pod on each through CNI; everything goes at the
 // end of the test.
 func twoNodes(t *testing.T) (a, b *testNode) {
 	t.Helper()
@@ -82,7 +83,7 @@ func twoNodes(t *testing.T) (a, b *testNode) {
 		ns := strings.TrimPrefix(n.nsPath, "/var/run/netns/")
 		run(t, "-n", ns, "addr", "add", n.ip+"/24", "dev", "s7tveth")
 		run(t, "-n", ns, "link", "set", "s7tveth", "up")
-		nw, err := New(Config{NetNS: n.nsPath, Logger: quiet})
+		nw, err := podnet.New(podnet.Config{NetNS: n.nsPath, Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,28 +99,28 @@ func twoNodes(t *testing.T) (a, b *testNode) {
 func addPod(t *testing.T, plugins string, n *testNode, name string) (string, netip.Addr) {
 	t.Helper()
 	dir := t.TempDir()
-	cni, err := NewCNI(CNIConfig{BinDirs: []string{plugins}, StateDir: dir, PodCIDR: n.cidr})
+	cni, err := podnet.NewCNI(podnet.CNIConfig{BinDirs: []string{plugins}, StateDir: dir, PodCIDR: n.cidr})
 	if err != nil {
 		t.Fatal(err)
 	}
 	podNS := filepath.Join(dir, "netns")
-	if err := NewNetNS(podNS); err != nil {
+	if err := podnet.NewNetNS(podNS); err != nil {
 		t.Fatal(err)
 	}
 	var ip netip.Addr
-	if err := InNetNS(n.nsPath, func() (err error) {
+	if err := podnet.InNetNS(n.nsPath, func() (err error) {
 		ip, err = cni.Setup(context.Background(), n.name+"-"+name, "default", name, podNS)
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := InNetNS(n.nsPath, func() error {
+		if err := podnet.InNetNS(n.nsPath, func() error {
 			return cni.Teardown(context.Background(), n.name+"-"+name, "default", name, podNS)
 		}); err != nil {
 			t.Errorf("teardown: %v", err)
 		}
-		if err := RemoveNetNS(podNS); err != nil {
+		if err := podnet.RemoveNetNS(podNS); err != nil {
 			t.Error(err)
 		}
 	})
@@ -135,7 +136,7 @@ func (n *testNode) node() *corev1.Node { return node(n.name, n.ip, n.cidr) }
 func serve(t *testing.T, nsPath string, ip netip.Addr) string {
 	t.Helper()
 	var l net.Listener
-	if err := InNetNS(nsPath, func() (err error) {
+	if err := podnet.InNetNS(nsPath, func() (err error) {
 		l, err = net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
 		return err
 	}); err != nil {
@@ -158,7 +159,7 @@ func serve(t *testing.T, nsPath string, ip netip.Addr) string {
 // call dials addr from the pod IP src inside the namespace.
 func call(t *testing.T, nsPath string, src netip.Addr, addr string) (string, error) {
 	var answer string
-	err := InNetNS(nsPath, func() error {
+	err := podnet.InNetNS(nsPath, func() error {
 		d := net.Dialer{Timeout: time.Second, LocalAddr: &net.TCPAddr{IP: net.IP(src.AsSlice())}}
 		c, err := d.Dial("tcp", addr)
 		if err != nil {
@@ -180,7 +181,7 @@ func TestPodToPodAcrossNodes(t *testing.T) {
 	}
 	nodes := []*corev1.Node{a.node(), b.node()}
 	for _, n := range []*testNode{a, b} {
-		if err := n.net.SyncRoutes(Routes(n.name, nodes)); err != nil {
+		if err := n.net.SyncRoutes(podnet.Routes(n.name, nodes)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -195,7 +196,7 @@ func TestPodToPodAcrossNodes(t *testing.T) {
 	if err != nil || len(routes) != 1 || routes[0] != route(b.cidr, b.ip) {
 		t.Errorf("routes of node-a: %v %v", routes, err)
 	}
-	if err := a.net.SyncRoutes(Routes(a.name, nodes)); err != nil { // steady state: no change
+	if err := a.net.SyncRoutes(podnet.Routes(a.name, nodes)); err != nil { // steady state: no change
 		t.Fatal(err)
 	}
 
@@ -208,7 +209,7 @@ func TestPodToPodAcrossNodes(t *testing.T) {
 		run(t, "-n", ns, "link", "set", "s7tveth", "up")
 		// The kernel dropped the routes through the downed link; the next
 		// sync (the kubelet resyncs periodically) puts them back.
-		if err := a.net.SyncRoutes(Routes(a.name, nodes)); err != nil {
+		if err := a.net.SyncRoutes(podnet.Routes(a.name, nodes)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := call(t, a.podNS, a.podIP, addr); err != nil {
@@ -217,7 +218,7 @@ func TestPodToPodAcrossNodes(t *testing.T) {
 	})
 
 	t.Run("NodeGone", func(t *testing.T) {
-		if err := a.net.SyncRoutes(Routes(a.name, []*corev1.Node{a.node()})); err != nil {
+		if err := a.net.SyncRoutes(podnet.Routes(a.name, []*corev1.Node{a.node()})); err != nil {
 			t.Fatal(err)
 		}
 		if routes, err := a.net.Routes(); err != nil || len(routes) != 0 {
@@ -233,8 +234,8 @@ func TestDefaultIP(t *testing.T) {
 	a, b := twoNodes(t)
 	run(t, "-n", strings.TrimPrefix(a.nsPath, "/var/run/netns/"), "route", "add", "default", "via", b.ip)
 	var got netip.Addr
-	if err := InNetNS(a.nsPath, func() (err error) {
-		got, err = DefaultIP()
+	if err := podnet.InNetNS(a.nsPath, func() (err error) {
+		got, err = podnet.DefaultIP()
 		return err
 	}); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package podnet
+package podnet_test
 
 import (
 	"net/netip"
@@ -7,6 +7,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/project-seven/seven/cluster/kubelet/podnet"
 )
 
 func node(name, ip string, cidrs ...string) *corev1.Node {
@@ -20,22 +22,22 @@ func node(name, ip string, cidrs ...string) *corev1.Node {
 	return n
 }
 
-func route(dst, via string) Route {
-	return Route{Dst: netip.MustParsePrefix(dst), Via: netip.MustParseAddr(via)}
+func route(dst, via string) podnet.Route {
+	return podnet.Route{Dst: netip.MustParsePrefix(dst), Via: netip.MustParseAddr(via)}
 }
 
 func TestRoutes(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		nodes []*corev1.Node
-		want  []Route
+		want  []podnet.Route
 	}{
 		{"alone", []*corev1.Node{node("a", "10.0.0.1", "10.244.1.0/24")}, nil},
 		{"two others", []*corev1.Node{
 			node("c", "10.0.0.3", "10.244.3.0/24"),
 			node("a", "10.0.0.1", "10.244.1.0/24"),
 			node("b", "10.0.0.2", "10.244.2.0/24"),
-		}, []Route{route("10.244.2.0/24", "10.0.0.2"), route("10.244.3.0/24", "10.0.0.3")}},
+		}, []podnet.Route{route("10.244.2.0/24", "10.0.0.2"), route("10.244.3.0/24", "10.0.0.3")}},
 		{"no podCIDR yet", []*corev1.Node{node("a", "10.0.0.1", "10.244.1.0/24"), node("b", "10.0.0.2")}, nil},
 		{"no InternalIP", []*corev1.Node{node("a", "10.0.0.1", "10.244.1.0/24"), node("b", "", "10.244.2.0/24")}, nil},
 		{"loopback InternalIP", []*corev1.Node{node("b", "127.1.0.2", "10.244.2.0/24")}, nil},
@@ -43,18 +45,18 @@ func TestRoutes(t *testing.T) {
 			n := node("b", "10.0.0.2")
 			n.Spec.PodCIDR = "10.244.2.0/24"
 			return n
-		}()}, []Route{route("10.244.2.0/24", "10.0.0.2")}},
-		{"IPv6 ignored", []*corev1.Node{node("b", "10.0.0.2", "fd00::/64", "10.244.2.0/24")}, []Route{route("10.244.2.0/24", "10.0.0.2")}},
+		}()}, []podnet.Route{route("10.244.2.0/24", "10.0.0.2")}},
+		{"IPv6 ignored", []*corev1.Node{node("b", "10.0.0.2", "fd00::/64", "10.244.2.0/24")}, []podnet.Route{route("10.244.2.0/24", "10.0.0.2")}},
 		{"overlapping self", []*corev1.Node{node("a", "10.0.0.1", "10.244.1.0/24"), node("b", "10.0.0.2", "10.244.0.0/16")}, nil},
 		{"overlapping another: first by name wins", []*corev1.Node{
 			node("c", "10.0.0.3", "10.244.2.0/24"),
 			node("b", "10.0.0.2", "10.244.2.0/24"),
-		}, []Route{route("10.244.2.0/24", "10.0.0.2")}},
+		}, []podnet.Route{route("10.244.2.0/24", "10.0.0.2")}},
 		{"gateway inside its own podCIDR", []*corev1.Node{node("b", "10.244.2.1", "10.244.2.0/24")}, nil},
-		{"unmasked CIDR", []*corev1.Node{node("b", "10.0.0.2", "10.244.2.7/24")}, []Route{route("10.244.2.0/24", "10.0.0.2")}},
+		{"unmasked CIDR", []*corev1.Node{node("b", "10.0.0.2", "10.244.2.7/24")}, []podnet.Route{route("10.244.2.0/24", "10.0.0.2")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := Routes("a", tc.nodes); !reflect.DeepEqual(got, tc.want) {
+			if got := podnet.Routes("a", tc.nodes); !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
@@ -66,17 +68,17 @@ func TestPlan(t *testing.T) {
 	moved := route("10.244.2.0/24", "10.0.0.9")
 	for _, tc := range []struct {
 		name               string
-		have, want         []Route
-		wantRepl, wantDels []Route
+		have, want         []podnet.Route
+		wantRepl, wantDels []podnet.Route
 	}{
 		{"empty", nil, nil, nil, nil},
-		{"add", nil, []Route{r2, r3}, []Route{r2, r3}, nil},
-		{"steady", []Route{r2, r3}, []Route{r2, r3}, nil, nil},
-		{"node gone", []Route{r2, r3}, []Route{r3}, nil, []Route{r2}},
-		{"node moved", []Route{r2}, []Route{moved}, []Route{moved}, nil},
+		{"add", nil, []podnet.Route{r2, r3}, []podnet.Route{r2, r3}, nil},
+		{"steady", []podnet.Route{r2, r3}, []podnet.Route{r2, r3}, nil, nil},
+		{"node gone", []podnet.Route{r2, r3}, []podnet.Route{r3}, nil, []podnet.Route{r2}},
+		{"node moved", []podnet.Route{r2}, []podnet.Route{moved}, []podnet.Route{moved}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			repl, del := Plan(tc.have, tc.want)
+			repl, del := podnet.Plan(tc.have, tc.want)
 			if !reflect.DeepEqual(repl, tc.wantRepl) || !reflect.DeepEqual(del, tc.wantDels) {
 				t.Errorf("got replace %v delete %v, want %v %v", repl, del, tc.wantRepl, tc.wantDels)
 			}

@@ -1,5 +1,5 @@
 // Package cnitest builds the CNI plugins a pod network needs, for tests: the
-// reference plugins from the module Seven pins (go.mod's tool directives),
+// reference plugins from the module Seven pins (podnet.PluginPackages),
 // compiled once per test binary into a temporary directory.
 package cnitest
 
@@ -9,14 +9,9 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-)
 
-// Packages are the plugins' import paths (podnet.Plugins, in that order).
-var Packages = []string{
-	"github.com/containernetworking/plugins/plugins/main/bridge",
-	"github.com/containernetworking/plugins/plugins/ipam/host-local",
-	"github.com/containernetworking/plugins/plugins/main/loopback",
-}
+	"github.com/project-seven/seven/cluster/kubelet/podnet"
+)
 
 var (
 	once sync.Once
@@ -26,7 +21,7 @@ var (
 
 // Build compiles the plugins into dir.
 func Build(dir string) error {
-	args := append([]string{"build", "-o", dir + string(filepath.Separator)}, Packages...)
+	args := append([]string{"build", "-o", dir + string(filepath.Separator)}, podnet.PluginPackages...)
 	cmd := exec.Command("go", args...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Stderr = os.Stderr
