@@ -31,12 +31,14 @@ func daemonSets() *Resource {
 		Default:      func(obj runtime.Object) { defaultDaemonSet(obj.(*appsv1.DaemonSet)) },
 		PrepareForCreate: func(obj runtime.Object) {
 			ds := obj.(*appsv1.DaemonSet)
+			dropDisabledPodSpecFields(&ds.Spec.Template.Spec, nil)
 			ds.Status = appsv1.DaemonSetStatus{}
 			ds.Generation = 1
 			setTemplateGeneration(ds, 1)
 		},
 		PrepareForUpdate: func(newObj, oldObj runtime.Object) {
 			n, o := newObj.(*appsv1.DaemonSet), oldObj.(*appsv1.DaemonSet)
+			dropDisabledPodSpecFields(&n.Spec.Template.Spec, &o.Spec.Template.Spec)
 			tg := templateGeneration(o)
 			n.Generation = o.Generation
 			if !apiequality.Semantic.DeepEqual(n.Spec.Template, o.Spec.Template) {

@@ -33,11 +33,13 @@ func deployments() *Resource {
 		Default: func(obj runtime.Object) { defaultDeployment(obj.(*appsv1.Deployment)) },
 		PrepareForCreate: func(obj runtime.Object) {
 			d := obj.(*appsv1.Deployment)
+			dropDisabledPodSpecFields(&d.Spec.Template.Spec, nil)
 			d.Status = appsv1.DeploymentStatus{}
 			d.Generation = 1
 		},
 		PrepareForUpdate: func(newObj, oldObj runtime.Object) {
 			n, o := newObj.(*appsv1.Deployment), oldObj.(*appsv1.Deployment)
+			dropDisabledPodSpecFields(&n.Spec.Template.Spec, &o.Spec.Template.Spec)
 			// Annotations count too: they are copied to the replica sets.
 			n.Generation = o.Generation
 			if !apiequality.Semantic.DeepEqual(n.Spec, o.Spec) || !apiequality.Semantic.DeepEqual(n.Annotations, o.Annotations) {

@@ -40,11 +40,13 @@ func replicaSets() *Resource {
 		},
 		PrepareForCreate: func(obj runtime.Object) {
 			rs := obj.(*appsv1.ReplicaSet)
+			dropDisabledPodSpecFields(&rs.Spec.Template.Spec, nil)
 			rs.Status = appsv1.ReplicaSetStatus{}
 			rs.Generation = 1
 		},
 		PrepareForUpdate: func(newObj, oldObj runtime.Object) {
 			n, o := newObj.(*appsv1.ReplicaSet), oldObj.(*appsv1.ReplicaSet)
+			dropDisabledPodSpecFields(&n.Spec.Template.Spec, &o.Spec.Template.Spec)
 			bumpGeneration(&n.ObjectMeta, &o.ObjectMeta, &n.Spec, &o.Spec)
 		},
 		Validate: func(obj runtime.Object) field.ErrorList {

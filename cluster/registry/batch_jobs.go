@@ -40,11 +40,13 @@ func jobs() *Resource {
 		Default:      func(obj runtime.Object) { defaultJob(obj.(*batchv1.Job)) },
 		PrepareForCreate: func(obj runtime.Object) {
 			j := obj.(*batchv1.Job)
+			dropDisabledPodSpecFields(&j.Spec.Template.Spec, nil)
 			j.Status = batchv1.JobStatus{}
 			j.Generation = 1
 		},
 		PrepareForUpdate: func(newObj, oldObj runtime.Object) {
 			n, o := newObj.(*batchv1.Job), oldObj.(*batchv1.Job)
+			dropDisabledPodSpecFields(&n.Spec.Template.Spec, &o.Spec.Template.Spec)
 			bumpGeneration(&n.ObjectMeta, &o.ObjectMeta, &n.Spec, &o.Spec)
 		},
 		Validate: func(obj runtime.Object) field.ErrorList { return validateJobCreate(obj.(*batchv1.Job)) },

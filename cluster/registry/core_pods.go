@@ -46,6 +46,7 @@ func pods(cfg Config) *Resource {
 		},
 		PrepareForUpdate: func(newObj, oldObj runtime.Object) {
 			n, o := newObj.(*corev1.Pod), oldObj.(*corev1.Pod)
+			dropDisabledPodSpecFields(&n.Spec, &o.Spec)
 			n.Spec.DeprecatedServiceAccount = n.Spec.ServiceAccountName
 			bumpGeneration(&n.ObjectMeta, &o.ObjectMeta, &n.Spec, &o.Spec)
 		},
@@ -66,6 +67,7 @@ func pods(cfg Config) *Resource {
 // Kubernetes' admission plugins add to every new pod: the default service
 // account, the default not-ready/unreachable tolerations and the priority.
 func preparePodForCreate(pod *corev1.Pod, cfg Config) {
+	dropDisabledPodSpecFields(&pod.Spec, nil)
 	pod.Generation = 1
 	if pod.Spec.ServiceAccountName == "" {
 		pod.Spec.ServiceAccountName = "default"
