@@ -140,8 +140,11 @@ type Kubelet struct {
 	pnet podNetwork
 	// routes are the CNI-mode routes to other nodes (nil in loopback
 	// mode); netDirty asks networkLoop for a sync.
-	routes     NodeRoutes
-	netDirty   chan struct{}
+	routes   NodeRoutes
+	netDirty chan struct{}
+	// hostPorts forwards hostPorts to pods with namespaces of their own
+	// (CNI mode; nil otherwise).
+	hostPorts  *hostPorts
 	nodeLister corelisters.NodeLister
 	nodeUID    types.UID
 	listener   net.Listener
@@ -255,6 +258,7 @@ func New(cfg Config) (*Kubelet, error) {
 		}
 		k.routes = cfg.Routes
 		k.netDirty = make(chan struct{}, 1)
+		k.hostPorts = newHostPorts(cfg.NodeIP)
 	}
 	if cfg.PodCIDR != "" {
 		if k.pnet, err = k.newPodNetwork(cfg.PodCIDR); err != nil {
@@ -345,6 +349,9 @@ func (k *Kubelet) Start(ctx context.Context) error {
 	k.log.Info("kubelet started", "server", k.listener.Addr().String())
 	<-ctx.Done()
 	k.wg.Wait()
+	if k.hostPorts != nil {
+		k.hostPorts.closeAll()
+	}
 	if k.cfg.StopPodsOnExit {
 		k.stopEverything()
 	}

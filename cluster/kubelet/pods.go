@@ -155,6 +155,11 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (time.Duration, boo
 			want(w.mountRetry.Sub(now))
 		} else {
 			in.SandboxReady = true
+			if k.hostPorts != nil && !pod.Spec.HostNetwork {
+				if err := k.hostPorts.ensure(pod, ip); err != nil {
+					k.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedHostPort", "Failed to forward hostPorts: %v", err)
+				}
+			}
 			if len(pod.Spec.Volumes) > 0 {
 				want(k.cfg.Timings.ConfigVolumeSync)
 			}
@@ -562,6 +567,9 @@ func (k *Kubelet) cleanup(uid types.UID) {
 		k.track(uid, c.ID, false)
 	}
 	_ = os.RemoveAll(k.podDir(uid))
+	if k.hostPorts != nil {
+		k.hostPorts.release(uid)
+	}
 	if pn := k.podNet(); pn != nil {
 		if err := pn.teardown(context.Background(), uid); err != nil {
 			k.log.Warn("pod network teardown", "err", err, "pod", uid)

@@ -3,6 +3,8 @@ package local_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/netip"
 	"os"
 	"strings"
@@ -145,6 +147,42 @@ func TestPodNetwork(t *testing.T) {
 		}
 		if phase != corev1.PodSucceeded || !strings.Contains(out, `"hostname":"web-`) {
 			t.Errorf("web.default.svc.cluster.local from a pod: %s %s", phase, out)
+		}
+	})
+
+	t.Run("HostPort", func(t *testing.T) {
+		hp := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "hostport"}, Spec: corev1.PodSpec{NodeName: "node-0",
+			Containers: []corev1.Container{{Name: "web", Image: "seven.local/fixture:v1",
+				Ports: []corev1.ContainerPort{{ContainerPort: 8080, HostPort: 18080}}}}}}
+		if _, err := cs.CoreV1().Pods("default").Create(ctx, hp, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		n, err := cs.CoreV1().Nodes().Get(ctx, "node-0", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		url := "http://" + n.Status.Addresses[0].Address + ":18080/"
+		var body string
+		if err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			resp, err := http.Get(url)
+			if err != nil {
+				return false, nil
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+			return resp.StatusCode == http.StatusOK, nil
+		}); err != nil || !strings.Contains(body, `"hostname":"hostport"`) {
+			t.Fatalf("hostPort 18080 on node-0 (%s) did not reach the pod: %v %s", url, err, body)
+		}
+		if err := cs.CoreV1().Pods("default").Delete(ctx, "hostport", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			_, err := http.Get(url)
+			return err != nil, nil
+		}); err != nil {
+			t.Errorf("hostPort still forwarded after the pod was deleted")
 		}
 	})
 

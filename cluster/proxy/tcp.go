@@ -82,15 +82,16 @@ func (l *listener) serveTCP(c *net.TCPConn) {
 			_ = c.Close()
 			return
 		}
-		relay(c, b.(*net.TCPConn))
+		Relay(c, b.(*net.TCPConn))
 		l.untrack(b)
 		return
 	}
 }
 
-// relay copies both ways; a side's EOF half-closes the other side, an error
-// closes both.
-func relay(a, b *net.TCPConn) {
+// Relay copies both ways until both sides are done; a side's EOF
+// half-closes the other side, an error closes both. The kubelet's hostPort
+// forwarding uses it too.
+func Relay(a, b *net.TCPConn) {
 	pipe := func(dst, src *net.TCPConn) {
 		if _, err := io.Copy(dst, src); err != nil {
 			_ = a.Close()
