@@ -285,7 +285,7 @@ func validatePodIPs(s, old *corev1.PodStatus) field.ErrorList {
 	if len(ips) > 1 {
 		dual, err := netutils.IsDualStackIPStrings(ips)
 		if err != nil {
-			errs = append(errs, field.InternalError(p, fmt.Errorf("failed to check for dual stack with error:%v", err)))
+			errs = append(errs, field.InternalError(p, fmt.Errorf("failed to check for dual stack with error:%w", err)))
 		}
 		if !dual || len(ips) > 2 {
 			errs = append(errs, field.Invalid(p, s.PodIPs, "may specify no more than one IP for each IP family"))
@@ -322,7 +322,7 @@ func validateHostIPs(s, old *corev1.PodStatus) field.ErrorList {
 	if len(ips) > 1 {
 		dual, err := netutils.IsDualStackIPStrings(ips)
 		if err != nil {
-			errs = append(errs, field.InternalError(p, fmt.Errorf("failed to check for dual stack with error:%v", err)))
+			errs = append(errs, field.InternalError(p, fmt.Errorf("failed to check for dual stack with error:%w", err)))
 		}
 		if !dual || len(ips) > 2 {
 			errs = append(errs, field.Invalid(p, s.HostIPs, "may specify no more than one IP for each IP family"))

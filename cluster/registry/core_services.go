@@ -447,7 +447,7 @@ func validateServiceClusterIPs(svc, old *corev1.Service) field.ErrorList {
 	if len(s.ClusterIPs) > 1 {
 		dual, err := netutils.IsDualStackIPStrings(s.ClusterIPs)
 		if err != nil {
-			errs = append(errs, field.InternalError(ipsPath, fmt.Errorf("failed to check for dual stack with error:%v", err)))
+			errs = append(errs, field.InternalError(ipsPath, fmt.Errorf("failed to check for dual stack with error:%w", err)))
 		}
 		if !dual {
 			errs = append(errs, field.Invalid(ipsPath, s.ClusterIPs, "may specify no more than one IP for each IP family"))
