@@ -51,12 +51,14 @@ func BenchmarkPodStartup(b *testing.B) {
 		{"burst-throttled-shared", 0, 50, false, false},
 		{"burst-throttled-events-apart-shim", 0, 50, true, true},
 	} {
-		b.Run(mode.name, func(b *testing.B) {
-			writes := &requestCounter{}
-			podStartup(b, mode.gap, clusterOpts{QPS: mode.qps, Burst: 100, SeparateEvents: mode.events, DedicatedShim: mode.shim, Writes: writes})
-			b.ReportMetric(float64(writes.get("PUT pods/status")+writes.get("PATCH pods/status"))/100, "status-writes/pod")
-			b.ReportMetric(float64(writes.get("POST events")+writes.get("PATCH events"))/100, "event-writes/pod")
-		})
+		for _, network := range []string{ModeLoopback, ModeCNI} {
+			b.Run(mode.name+"/"+network, func(b *testing.B) {
+				writes := &requestCounter{}
+				podStartup(b, mode.gap, clusterOpts{QPS: mode.qps, Burst: 100, SeparateEvents: mode.events, DedicatedShim: mode.shim, Writes: writes, CNI: network == ModeCNI})
+				b.ReportMetric(float64(writes.get("PUT pods/status")+writes.get("PATCH pods/status"))/100, "status-writes/pod")
+				b.ReportMetric(float64(writes.get("POST events")+writes.get("PATCH events"))/100, "event-writes/pod")
+			})
+		}
 	}
 }
 
@@ -210,17 +212,18 @@ func statusKB(pid int, key string) int {
 // re-executing the (100 MB) test binary, "shim" the seven-shim binary.
 // Run with -benchtime=1x.
 func BenchmarkKubeletRSS(b *testing.B) {
-	b.Run("self", func(b *testing.B) { kubeletRSS(b, "") })
-	b.Run("shim", func(b *testing.B) { kubeletRSS(b, dedicatedShim(b)) })
+	b.Run("self", func(b *testing.B) { kubeletRSS(b, "", false) })
+	b.Run("shim", func(b *testing.B) { kubeletRSS(b, dedicatedShim(b), false) })
+	b.Run("shim-cni", func(b *testing.B) { kubeletRSS(b, dedicatedShim(b), true) })
 }
 
-func kubeletRSS(b *testing.B, shim string) {
-	c := newCluster(b)
+func kubeletRSS(b *testing.B, shim string, cni bool) {
+	c := newClusterOpts(b, clusterOpts{CNI: cni})
 	c.stopKubelet() // the in-process one; a child process takes over node-1
 	ctx := context.Background()
 	cc := childConfig{Host: c.rest.Host, CAData: c.rest.CAData, CertData: c.rest.CertData, KeyData: c.rest.KeyData,
 		BearerToken: c.rest.BearerToken, PodCIDR: c.cidr, RootDir: filepath.Join(b.TempDir(), "child"), ImageDir: c.images.Dir(),
-		HeapFile: filepath.Join(b.TempDir(), "heap"), ShimBinary: shim}
+		HeapFile: filepath.Join(b.TempDir(), "heap"), ShimBinary: shim, Mode: c.cni.Mode, CNIBinDirs: c.cni.CNIBinDirs}
 	b.Setenv("SEVEN_TEST_HEAP_FILE", cc.HeapFile)
 	data, _ := json.Marshal(cc)
 	cfgPath := filepath.Join(b.TempDir(), "child.json")

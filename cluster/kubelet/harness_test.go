@@ -82,6 +82,8 @@ type cluster struct {
 	images                     *image.Store
 	cidr                       string
 	root                       string
+	// cni holds the CNI-mode settings (Mode "" otherwise).
+	cni Config
 
 	mu     sync.Mutex
 	k      *Kubelet
@@ -118,6 +120,9 @@ type clusterOpts struct {
 	DedicatedShim bool
 	// Writes, when set, counts the kubelet's API writes by "VERB resource".
 	Writes *requestCounter
+	// CNI runs the kubelet in CNI mode: a network namespace per pod on a
+	// bridge of the test's own (needs root).
+	CNI bool
 }
 
 // requestCounter counts requests by "VERB path-kind".
@@ -176,6 +181,12 @@ func newClusterOpts(t testing.TB, opts clusterOpts) *cluster {
 		t.Fatal(err)
 	}
 	c := &cluster{t: t, rest: rc, client: client, kubeletClient: client, eventClient: client, images: images, cidr: randomCIDR(), root: t.TempDir()}
+	if opts.CNI {
+		requireRoot(t, "a network namespace per pod")
+		c.cni = Config{Mode: ModeCNI, CNIBinDirs: []string{cnitest.Plugins(t)}, RootDir: c.root,
+			Bridge: fmt.Sprintf("s7h%d", rand.IntN(100000))}
+		c.cidr = fmt.Sprintf("10.%d.%d.0/24", 100+rand.IntN(100), rand.IntN(256))
+	}
 	if opts.DedicatedShim {
 		c.shim = dedicatedShim(t)
 	}
@@ -208,6 +219,13 @@ func newClusterOpts(t testing.TB, opts clusterOpts) *cluster {
 				_ = p.Remove(st.ID)
 			}
 		}
+		if c.cni.Mode == ModeCNI { // the pods' namespaces, the bridge, the firewall rules
+			if n, err := newCNINetwork(c.cni, c.cidr); err == nil {
+				if err := n.close(); err != nil {
+					t.Errorf("pod network teardown: %v", err)
+				}
+			}
+		}
 	})
 	c.startKubelet()
 	return c
@@ -226,6 +244,9 @@ func (c *cluster) startKubelet() {
 		Timings:     timings.Fast(),
 		Logger:      testLogger(),
 		Labels:      map[string]string{"seven.dev/test": "yes"},
+		Mode:        c.cni.Mode,
+		CNIBinDirs:  c.cni.CNIBinDirs,
+		Bridge:      c.cni.Bridge,
 	})
 	if err != nil {
 		c.t.Fatal(err)

@@ -244,3 +244,43 @@ func TestDefaultIP(t *testing.T) {
 		t.Errorf("DefaultIP = %s, want %s", got, a.ip)
 	}
 }
+
+// BenchmarkPodNetworkSetup measures what one pod's network costs the
+// kubelet: a new namespace, CNI ADD (loopback, then bridge with
+// host-local), and on the way out CNI DEL and the namespace's removal.
+// It reports each half per pod in ms.
+func BenchmarkPodNetworkSetup(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("pod networks need root")
+	}
+	dir := b.TempDir()
+	cni, err := podnet.NewCNI(podnet.CNIConfig{BinDirs: []string{cnitest.Plugins(b)}, StateDir: dir,
+		Bridge: fmt.Sprintf("s7b%d", os.Getpid()%100000), PodCIDR: "10.251.0.0/16"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cni.RemoveBridge() })
+	var setup, teardown time.Duration
+	for i := 0; i < b.N; i++ {
+		id := fmt.Sprintf("bench-%d", i)
+		path := filepath.Join(dir, id)
+		start := time.Now()
+		if err := podnet.NewNetNS(path); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := cni.Setup(context.Background(), id, "default", id, path); err != nil {
+			b.Fatal(err)
+		}
+		mid := time.Now()
+		if err := cni.Teardown(context.Background(), id, "default", id, path); err != nil {
+			b.Fatal(err)
+		}
+		if err := podnet.RemoveNetNS(path); err != nil {
+			b.Fatal(err)
+		}
+		setup += mid.Sub(start)
+		teardown += time.Since(mid)
+	}
+	b.ReportMetric(float64(setup.Microseconds())/1000/float64(b.N), "setup-ms/pod")
+	b.ReportMetric(float64(teardown.Microseconds())/1000/float64(b.N), "teardown-ms/pod")
+}
