@@ -206,7 +206,11 @@ func (c *Cluster) Start(ctx context.Context) error {
 	}
 	if c.slot.cni && c.cfg.Nodes > 0 {
 		dnsIP, _, _ := net.SplitHostPort(c.slot.dnsListen())
-		if err := serviceDevice(c.slot.device(), dnsIP); err != nil {
+		ips := []string{dnsIP}
+		for i := 0; i < c.cfg.Nodes; i++ {
+			ips = append(ips, c.slot.nodeIP(i))
+		}
+		if err := serviceDevice(c.slot.device(), ips...); err != nil {
 			return fmt.Errorf("pod network: %w", err)
 		}
 		defer func() {

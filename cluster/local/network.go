@@ -11,8 +11,8 @@ import (
 )
 
 // serviceDevice makes the dummy device that holds a CNI-mode cluster's
-// local service addresses: the cluster DNS server's, given here, and the
-// ClusterIPs, which the proxy adds. Pods reach them through their bridge's
+// local addresses: the nodes' and the cluster DNS server's, given here, and
+// the ClusterIPs, which the proxy adds. Pods reach them through their bridge's
 // gateway; being on a device of the cluster's own, they go with it.
 func serviceDevice(name string, ips ...string) error {
 	_ = removeDevice(name) // left over by a cluster that was killed

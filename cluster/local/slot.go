@@ -12,17 +12,19 @@ import (
 
 // Addressing. Local clusters on one host share its network namespace, so
 // each takes a slot k, held with a lock file for its lifetime, and its own
-// ranges. Node n (from 1) has the node IP 127.(160+k).0.n (its kubelet API).
+// ranges. Node n counts from 1.
 //
-// With a namespace per pod (CNI mode, as root) node n's pods get
-// 10.(200+k).n.0/24 on a bridge of their own, Services ClusterIPs from
-// 10.(160+k).0.0/16, and the cluster DNS answers on 10.(160+k).255.53 behind
-// the kube-dns ClusterIP 10.(160+k).0.10; the cluster's service addresses
-// sit on a dummy device s7c<k>.
+// With a namespace per pod (CNI mode, as root) node n has the IP
+// 10.(160+k).254.n (its kubelet API, NodePorts, hostPorts: reachable from
+// pods, as a node's address is), its pods 10.(200+k).n.0/24 on a bridge of
+// their own; Services get ClusterIPs from 10.(160+k).0.0/16, and the cluster
+// DNS answers on 10.(160+k).255.53 behind the kube-dns ClusterIP
+// 10.(160+k).0.10. The node and service addresses sit on a dummy device
+// s7c<k> of the cluster's.
 //
-// In loopback mode (rootless, a reported deviation) node n's pods get
-// 127.(200+k).n.0/24, Services 127.(120+k).0.0/16, the cluster DNS answers on
-// 127.(160+k).255.53 behind 127.(120+k).0.10.
+// In loopback mode (rootless, a reported deviation) node n has the IP
+// 127.(160+k).0.n, its pods 127.(200+k).n.0/24, Services 127.(120+k).0.0/16,
+// and the cluster DNS answers on 127.(160+k).255.53 behind 127.(120+k).0.10.
 //
 // The slot is remembered in the data dir, so a restarted cluster keeps its
 // addresses when it can.
@@ -35,7 +37,12 @@ type slot struct {
 	cni bool
 }
 
-func (s slot) nodeIP(i int) string { return fmt.Sprintf("127.%d.0.%d", 160+s.k, i+1) }
+func (s slot) nodeIP(i int) string {
+	if s.cni {
+		return fmt.Sprintf("10.%d.254.%d", 160+s.k, i+1)
+	}
+	return fmt.Sprintf("127.%d.0.%d", 160+s.k, i+1)
+}
 
 func (s slot) podCIDR(i int) string {
 	if s.cni {

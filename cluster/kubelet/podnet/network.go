@@ -128,7 +128,11 @@ func (n *Network) SyncRoutes(want []Route) error {
 	if err != nil {
 		return fmt.Errorf("sync routes: %w", err)
 	}
-	replace, del := Plan(have, want)
+	local, err := n.localAddrs()
+	if err != nil {
+		return fmt.Errorf("sync routes: %w", err)
+	}
+	replace, del := Plan(have, RemoteOnly(want, local))
 	var errs []error
 	for _, r := range del {
 		if err := n.h.RouteDel(n.route(r)); err != nil && !errors.Is(err, unix.ESRCH) {
@@ -148,6 +152,21 @@ func (n *Network) SyncRoutes(want []Route) error {
 		return fmt.Errorf("sync routes: %w", err)
 	}
 	return nil
+}
+
+// localAddrs are the IPv4 addresses of this namespace.
+func (n *Network) localAddrs() (map[netip.Addr]bool, error) {
+	list, err := n.h.AddrList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return nil, fmt.Errorf("list addresses: %w", err)
+	}
+	out := map[netip.Addr]bool{}
+	for _, a := range list {
+		if ip, ok := netip.AddrFromSlice(a.IP.To4()); ok {
+			out[ip] = true
+		}
+	}
+	return out, nil
 }
 
 // DefaultIP is the first IPv4 address of the interface that carries the

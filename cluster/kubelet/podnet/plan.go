@@ -111,3 +111,16 @@ func Plan(have, want []Route) (replace, del []Route) {
 	}
 	return replace, del
 }
+
+// RemoteOnly drops the routes via an address of this very namespace: nodes
+// sharing one (a local cluster run as root) reach each other's bridges
+// directly, and a route via a local address would shadow them.
+func RemoteOnly(routes []Route, local map[netip.Addr]bool) []Route {
+	var out []Route
+	for _, r := range routes {
+		if !local[r.Via] {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -85,3 +85,11 @@ func TestPlan(t *testing.T) {
 		})
 	}
 }
+
+func TestRemoteOnly(t *testing.T) {
+	a, b := route("10.244.1.0/24", "192.168.1.1"), route("10.244.2.0/24", "192.168.1.2")
+	got := podnet.RemoteOnly([]podnet.Route{a, b}, map[netip.Addr]bool{netip.MustParseAddr("192.168.1.2"): true})
+	if !reflect.DeepEqual(got, []podnet.Route{a}) {
+		t.Errorf("RemoteOnly = %v, want only %v", got, a)
+	}
+}
