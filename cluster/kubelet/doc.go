@@ -11,13 +11,20 @@
 //   - pods.go: one worker per pod, serialised: sandbox (IP, volumes, hosts
 //     and resolv.conf), Decide, kill/start/remove, status write, deletion.
 //   - env.go, volumes.go: container environment and volumes.
+//   - security.go: what a container runs as (containerSecurity, pure): user
+//     and group from the security contexts and the image's USER, groups,
+//     capabilities, privileged, no_new_privs, read-only root.
 //   - probes.go: liveness, readiness and startup probes; lifecycle handlers.
-//   - ipam.go: pod IPs from the node's podCIDR.
-//   - network.go: routed mode (package podnet does the netlink side): the
-//     podCIDR comes from the Node's spec.podCIDR, each pod IP goes on the
-//     node's seven0 interface, and a watch on every Node keeps a route to
+//   - sandbox.go: the pod network behind one interface, for the node's
+//     podCIDR (from the config or the Node's spec.podCIDR). CNI mode (as
+//     root): a network namespace per pod, plugged into the node bridge by
+//     the CNI plugins (package podnet), which every container of the pod
+//     joins. Loopback mode (rootless, a reported deviation): pods share the
+//     node's namespace with IPs from a 127/8 podCIDR (ipam.go).
+//   - network.go: CNI mode's routes: a watch on every Node keeps a route to
 //     each other node's podCIDR via its InternalIP (resynced every
 //     NodeStatusUpdate period, which repairs routes lost with a link).
+//   - hostport.go: hostPorts forwarded from the node to pods in namespaces.
 //   - server.go, stats.go: the HTTPS kubelet API, upstream's paths and
 //     parameters: /containerLogs, /exec, /attach, /portForward (package
 //     streaming speaks their SPDY and WebSocket protocols), /pods,

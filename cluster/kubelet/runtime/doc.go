@@ -23,12 +23,20 @@
 // Binaries that embed the runtime must call ReexecMain first thing in main so
 // that the shim subcommand is dispatched (tests do it from TestMain).
 //
-// When running as root the shim lives in its own mount and UTS namespaces: it
-// mounts an overlay of the image rootfs (a bind mount when overlay is not
-// available), bind-mounts /dev, proc and the container's mounts (volumes,
-// /etc/hosts, /etc/resolv.conf) under it, sets the hostname, and starts the
-// container chrooted into it.
-//
+// When running as root the shim lives in its own mount and UTS namespaces:
+// it mounts an overlay of the image rootfs (a bind mount when overlay is not
+// available), bind-mounts /dev and the container's mounts (volumes,
+// /etc/hosts, /etc/resolv.conf) under it through handles opened within
+// their roots (a symlink in the image or a volume never leads a mount to a
+// host path; subPaths resolve within their volume), remounts the root
+// read-only when asked, sets the hostname, enters the pod's network
+// namespace (ContainerSpec.NetNS), and starts the container init (init.go)
+// as the first process of a new PID and IPC namespace (the node's PID
+// namespace with HostPID). The init mounts the container's own /proc,
+// enters the root, takes the user, groups, capabilities and no_new_privs
+// of ContainerSpec.Security, and execs the command, which so is PID 1 and
+// sees only its own processes, as under runc.
+
 // # Resource limits
 //
 // Memory and CPU limits, and the CPU request as a share, go through cgroups
@@ -58,6 +66,7 @@
 // fixture workload, which only needs its environment.
 //
 // Exec runs the command chrooted into /proc/<pid>/root of the container (so it
-// sees the container's filesystem and mounts) with the container's environment;
-// it does not enter the container's UTS namespace.
+// sees the container's filesystem and mounts) with the container's environment
+// and user, started from a thread that entered the container's network, PID,
+// IPC and UTS namespaces.
 package runtime
