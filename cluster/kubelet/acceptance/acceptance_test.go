@@ -118,30 +118,7 @@ spec:
 // and the test fails.
 func TestAcceptance(t *testing.T) {
 	dir := t.TempDir()
-	c, err := local.New(local.Config{
-		Nodes: 2, FixtureBinary: fixturetest.Binary(t), Address: "127.0.0.1:0", DataDir: dir,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Start(ctx) }()
-	t.Cleanup(func() {
-		defer func(at time.Time) { t.Logf("cluster stopped in %v", time.Since(at)) }(time.Now())
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("cluster stopped with %v", err)
-		}
-	})
-	select {
-	case <-c.Ready():
-	case err := <-done:
-		t.Fatalf("cluster failed: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("cluster not ready after 60s")
-	}
+	c := bootLocal(t, local.Config{Nodes: 2, DataDir: dir})
 	start := time.Now()
 	step := func(what string) { t.Logf("%6.2fs %s", time.Since(start).Seconds(), what) }
 	kc := c.KubeconfigPath()
@@ -212,6 +189,39 @@ func TestAcceptance(t *testing.T) {
 
 	step("logs and exec done")
 	must("delete", "deployment", "web", "--wait=false")
+}
+
+// bootLocal starts a local cluster with the fixture images (and a quiet
+// logger) and waits until it serves; it stops at the end of the test.
+func bootLocal(t *testing.T, cfg local.Config) *local.Cluster {
+	t.Helper()
+	cfg.FixtureBinary, cfg.Address = fixturetest.Binary(t), "127.0.0.1:0"
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	c, err := local.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Start(ctx) }()
+	t.Cleanup(func() {
+		defer func(at time.Time) { t.Logf("cluster stopped in %v", time.Since(at)) }(time.Now())
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("cluster stopped with %v", err)
+		}
+	})
+	select {
+	case <-c.Ready():
+	case err := <-done:
+		t.Fatalf("cluster failed: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("cluster not ready after 60s")
+	}
+	return c
 }
 
 func eventually(t *testing.T, timeout time.Duration, cond func() (bool, string)) {

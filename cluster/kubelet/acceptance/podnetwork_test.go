@@ -2,10 +2,8 @@ package acceptance_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/netip"
 	"os"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/project-seven/seven/cluster/kubelet"
 	"github.com/project-seven/seven/cluster/local"
-	"github.com/project-seven/seven/fixtures/fixturetest"
 )
 
 // kubectlBinary builds the real kubectl command code as a binary of its own.
@@ -45,30 +42,7 @@ func TestPodNetworkAcceptance(t *testing.T) {
 		t.Skip("a network namespace per pod needs root")
 	}
 	kubectlBin := kubectlBinary(t)
-	dir := t.TempDir()
-	c, err := local.New(local.Config{
-		Nodes: 1, FixtureBinary: fixturetest.Binary(t), Address: "127.0.0.1:0", DataDir: dir, Network: kubelet.ModeCNI,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("cluster stopped with %v", err)
-		}
-	})
-	select {
-	case <-c.Ready():
-	case err := <-done:
-		t.Fatalf("cluster failed: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("cluster not ready after 60s")
-	}
+	c := bootLocal(t, local.Config{Nodes: 1, Network: kubelet.ModeCNI})
 	kc := c.KubeconfigPath()
 	run := func(args ...string) (string, error) {
 		out, err := exec.Command(kubectlBin, append([]string{"--kubeconfig", kc}, args...)...).CombinedOutput()
