@@ -456,15 +456,6 @@ func (s *Server) namespaceOpen(ctx context.Context, ns string) error {
 
 // --- update ---
 
-// createOnUpdate lists the kinds Kubernetes lets PUT create.
-func createOnUpdate(res *registry.Resource) bool {
-	switch res.Name {
-	case "endpoints", "leases", "events":
-		return true
-	}
-	return false
-}
-
 func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, req request, sub string) {
 	out, err := s.codecs.negotiate(r)
 	if err != nil {
@@ -494,7 +485,7 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, req request
 	obj, err := s.update(r.Context(), req, sub, isDryRun(r), func(runtime.Object) (runtime.Object, error) {
 		return dec.obj.DeepCopyObject(), nil
 	})
-	if apierrors.IsNotFound(err) && sub == "" && createOnUpdate(req.res) {
+	if apierrors.IsNotFound(err) && sub == "" && req.res.CreateOnUpdate {
 		code = http.StatusCreated
 		m.SetResourceVersion("")
 		obj, err = s.create(r.Context(), req, dec.obj, isDryRun(r))
@@ -550,12 +541,22 @@ func (s *Server) applyUpdate(ctx context.Context, req request, sub string, newOb
 	}
 	switch sub {
 	case "status":
-		// Only the status changes; metadata and spec stay as stored.
+		// Only the status changes; metadata and spec stay as stored. The
+		// body is defaulted as every request body is upstream (a status
+		// with podIP alone gets podIPs).
 		merged := old.DeepCopyObject()
 		copyField(merged, newObj, "Status")
+		if res.PrepareForStatusUpdate != nil {
+			res.PrepareForStatusUpdate(merged, old)
+		}
 		newObj = merged
+		if res.Default != nil {
+			res.Default(newObj)
+		}
 	case "binding":
 		// The server's own change of spec.nodeName and the PodScheduled condition.
+	case res.Subresource(sub) != nil:
+		newObj = res.Subresource(sub).Merge(newObj, old.DeepCopyObject())
 	case "finalize":
 		merged := old.(*corev1.Namespace).DeepCopy()
 		merged.Spec.Finalizers = newObj.(*corev1.Namespace).Spec.Finalizers

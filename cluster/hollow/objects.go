@@ -17,11 +17,14 @@ const Annotation = "seven.dev/hollow"
 // LeaseNamespace holds the node Leases.
 const LeaseNamespace = corev1.NamespaceNodeLease
 
-// Fake addresses. They are loopback addresses so that anything that does try
-// to reach a hollow pod or node gets a refused connection on this machine.
+// Fake addresses. Node IPs are loopback addresses, so that anything that
+// does try to reach a hollow node's kubelet gets a refused connection on
+// this machine. Pod IPs come from 240.0.0.0/4, reserved and never routed (a
+// connection fails at once), because they must pass the validation of
+// endpoint addresses, which refuses loopback ones as upstream does.
 var (
 	nodeIPBase = netip.MustParseAddr("127.96.0.0")  // node i: 127.96.0.0 + i
-	podIPBase  = netip.MustParseAddr("127.128.0.0") // pods: 127.128.0.0/9
+	podIPBase  = netip.MustParseAddr("240.128.0.0") // pods: 240.128.0.0/9
 )
 
 const podIPCount = 1 << 23

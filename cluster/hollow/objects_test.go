@@ -13,9 +13,9 @@ func TestAddresses(t *testing.T) {
 	tests := []struct{ got, want string }{
 		{NodeIP(0), "127.96.0.0"},
 		{NodeIP(257), "127.96.1.1"},
-		{PodIP(1), "127.128.0.1"},
+		{PodIP(1), "240.128.0.1"},
 		{PodIP(70000), "127.129.17.112"},
-		{PodIP(podIPCount + 2), "127.128.0.2"},
+		{PodIP(podIPCount + 2), "240.128.0.2"},
 		{NodeName("hollow-", 7), "hollow-7"},
 	}
 	for _, tt := range tests {
@@ -62,12 +62,12 @@ func TestRunningStatus(t *testing.T) {
 		t.Fatal("pending pod counted done")
 	}
 	now := metav1.NewTime(time.Unix(1000, 0))
-	st := runningStatus(pod, "127.96.0.0", "127.128.0.9", now)
+	st := runningStatus(pod, "127.96.0.0", "240.128.0.9", now)
 	pod.Status = st
 	if !podDone(pod) {
 		t.Fatalf("status not done: %+v", st)
 	}
-	if st.PodIP != "127.128.0.9" || st.HostIP != "127.96.0.0" || !st.StartTime.Equal(&now) || len(st.Conditions) != 5 {
+	if st.PodIP != "240.128.0.9" || st.HostIP != "127.96.0.0" || !st.StartTime.Equal(&now) || len(st.Conditions) != 5 {
 		t.Fatalf("status %+v", st)
 	}
 	if st.InitContainerStatuses[0].State.Terminated == nil || st.InitContainerStatuses[1].State.Running == nil {
@@ -78,8 +78,8 @@ func TestRunningStatus(t *testing.T) {
 	}
 	// A second report keeps the IP and start time.
 	later := metav1.NewTime(time.Unix(2000, 0))
-	st2 := runningStatus(pod, "127.96.0.0", "127.128.0.10", later)
-	if st2.PodIP != "127.128.0.9" || !st2.StartTime.Equal(&now) {
+	st2 := runningStatus(pod, "127.96.0.0", "240.128.0.10", later)
+	if st2.PodIP != "240.128.0.9" || !st2.StartTime.Equal(&now) {
 		t.Fatalf("second report changed ip/start: %s %v", st2.PodIP, st2.StartTime)
 	}
 }
