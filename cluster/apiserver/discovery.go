@@ -51,6 +51,9 @@ func subresources(res *registry.Resource) []apidiscoveryv2.APISubresourceDiscove
 	if res.Scale != nil {
 		add("scale", schema.GroupVersionKind{Group: "autoscaling", Version: "v1", Kind: "Scale"}, verbsGetUpdate)
 	}
+	for _, sr := range res.Subresources {
+		add(sr.Name, gvk, verbsGetUpdate)
+	}
 	switch {
 	case res.Name == "namespaces" && res.GroupVersion.Group == "":
 		add("finalize", gvk, []string{"update"})

@@ -233,6 +233,18 @@ func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, req re
 			s.codecs.writeError(w, r, apierrors.NewMethodNotSupported(res.GroupResource(), strings.ToLower(r.Method)))
 		}
 		return
+	case res.Subresource(sub) != nil:
+		switch r.Method {
+		case http.MethodGet:
+			s.serveGet(w, r, req)
+		case http.MethodPut:
+			s.serveUpdate(w, r, req, sub)
+		case http.MethodPatch:
+			s.servePatch(w, r, req, sub)
+		default:
+			s.codecs.writeError(w, r, apierrors.NewMethodNotSupported(res.GroupResource(), strings.ToLower(r.Method)))
+		}
+		return
 	case sub == "scale" && res.Scale != nil:
 		s.serveScale(w, r, req)
 		return

@@ -85,11 +85,19 @@ func (s *Server) openAPIDoc(gv schema.GroupVersion) map[string]any {
 			"patch":  op("patch", "patch", append(write, query("force")...), false, true),
 			"delete": op("delete", "delete", query("dryRun", "gracePeriodSeconds", "propagationPolicy"), true, false),
 		}
+		subs := []string{}
 		if res.Status {
-			paths[item+"/status"] = map[string]*openAPIOperation{
-				"get":   op("readStatus", "get", nil, false, false),
-				"put":   op("replaceStatus", "put", write, true, false),
-				"patch": op("patchStatus", "patch", write, false, true),
+			subs = append(subs, "status")
+		}
+		for _, sr := range res.Subresources {
+			subs = append(subs, sr.Name)
+		}
+		for _, sub := range subs {
+			suffix := strings.ToUpper(sub[:1]) + sub[1:]
+			paths[item+"/"+sub] = map[string]*openAPIOperation{
+				"get":   op("read"+suffix, "get", nil, false, false),
+				"put":   op("replace"+suffix, "put", write, true, false),
+				"patch": op("patch"+suffix, "patch", write, false, true),
 			}
 		}
 	}

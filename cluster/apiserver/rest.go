@@ -539,8 +539,8 @@ func (s *Server) applyUpdate(ctx context.Context, req request, sub string, newOb
 	if uid := nm.GetUID(); uid != "" && uid != om.GetUID() {
 		return nil, true, apierrors.NewConflict(res.GroupResource(), req.name, fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", uid, om.GetUID()))
 	}
-	switch sub {
-	case "status":
+	switch {
+	case sub == "status":
 		// Only the status changes; metadata and spec stay as stored. The
 		// body is defaulted as every request body is upstream (a status
 		// with podIP alone gets podIPs).
@@ -553,11 +553,11 @@ func (s *Server) applyUpdate(ctx context.Context, req request, sub string, newOb
 		if res.Default != nil {
 			res.Default(newObj)
 		}
-	case "binding":
+	case sub == "binding":
 		// The server's own change of spec.nodeName and the PodScheduled condition.
 	case res.Subresource(sub) != nil:
 		newObj = res.Subresource(sub).Merge(newObj, old.DeepCopyObject())
-	case "finalize":
+	case sub == "finalize":
 		merged := old.(*corev1.Namespace).DeepCopy()
 		merged.Spec.Finalizers = newObj.(*corev1.Namespace).Spec.Finalizers
 		newObj = merged

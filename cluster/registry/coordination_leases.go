@@ -10,14 +10,15 @@ import (
 
 func leases() *Resource {
 	return &Resource{
-		GroupVersion: coordinationv1.SchemeGroupVersion,
-		Name:         "leases",
-		Singular:     "lease",
-		Kind:         "Lease",
-		ListKind:     "LeaseList",
-		Namespaced:   true,
-		New:          func() runtime.Object { return &coordinationv1.Lease{} },
-		NewList:      func() runtime.Object { return &coordinationv1.LeaseList{} },
+		GroupVersion:   coordinationv1.SchemeGroupVersion,
+		Name:           "leases",
+		Singular:       "lease",
+		Kind:           "Lease",
+		ListKind:       "LeaseList",
+		Namespaced:     true,
+		CreateOnUpdate: true,
+		New:            func() runtime.Object { return &coordinationv1.Lease{} },
+		NewList:        func() runtime.Object { return &coordinationv1.LeaseList{} },
 		Validate: func(obj runtime.Object) field.ErrorList {
 			l := obj.(*coordinationv1.Lease)
 			return append(validateMeta(&l.ObjectMeta, true, apivalidation.NameIsDNSSubdomain), validateLeaseSpec(&l.Spec)...)

@@ -16,15 +16,16 @@ import (
 func endpoints(cfg Config) *Resource {
 	rules := endpointIPRules{allowLoopback: cfg.AllowLoopbackEndpoints}
 	return &Resource{
-		GroupVersion: corev1.SchemeGroupVersion,
-		Name:         "endpoints",
-		Singular:     "endpoints",
-		Kind:         "Endpoints",
-		ListKind:     "EndpointsList",
-		Namespaced:   true,
-		ShortNames:   []string{"ep"},
-		New:          func() runtime.Object { return &corev1.Endpoints{} },
-		NewList:      func() runtime.Object { return &corev1.EndpointsList{} },
+		GroupVersion:   corev1.SchemeGroupVersion,
+		Name:           "endpoints",
+		Singular:       "endpoints",
+		Kind:           "Endpoints",
+		ListKind:       "EndpointsList",
+		Namespaced:     true,
+		CreateOnUpdate: true,
+		ShortNames:     []string{"ep"},
+		New:            func() runtime.Object { return &corev1.Endpoints{} },
+		NewList:        func() runtime.Object { return &corev1.EndpointsList{} },
 		Default: func(obj runtime.Object) {
 			ep := obj.(*corev1.Endpoints)
 			for i := range ep.Subsets {

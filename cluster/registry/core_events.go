@@ -44,16 +44,17 @@ func eventColumns() []metav1.TableColumnDefinition {
 
 func coreEvents() *Resource {
 	return &Resource{
-		GroupVersion: corev1.SchemeGroupVersion,
-		Name:         "events",
-		Singular:     "event",
-		Kind:         "Event",
-		ListKind:     "EventList",
-		Namespaced:   true,
-		ShortNames:   []string{"ev"},
-		New:          func() runtime.Object { return &corev1.Event{} },
-		NewList:      func() runtime.Object { return &corev1.EventList{} },
-		Validate:     func(obj runtime.Object) field.ErrorList { return validateCoreEvent(obj.(*corev1.Event), false) },
+		GroupVersion:   corev1.SchemeGroupVersion,
+		Name:           "events",
+		Singular:       "event",
+		Kind:           "Event",
+		ListKind:       "EventList",
+		Namespaced:     true,
+		CreateOnUpdate: true,
+		ShortNames:     []string{"ev"},
+		New:            func() runtime.Object { return &corev1.Event{} },
+		NewList:        func() runtime.Object { return &corev1.EventList{} },
+		Validate:       func(obj runtime.Object) field.ErrorList { return validateCoreEvent(obj.(*corev1.Event), false) },
 		ValidateUpdate: func(n, o runtime.Object) field.ErrorList {
 			ev, old := n.(*corev1.Event), o.(*corev1.Event)
 			return append(validateMetaUpdate(&ev.ObjectMeta, &old.ObjectMeta), legacyValidateEvent(ev, false)...)
@@ -66,15 +67,16 @@ func coreEvents() *Resource {
 
 func eventsV1Events() *Resource {
 	return &Resource{
-		GroupVersion: eventsv1.SchemeGroupVersion,
-		Name:         "events",
-		Singular:     "event",
-		Kind:         "Event",
-		ListKind:     "EventList",
-		Namespaced:   true,
-		ShortNames:   []string{"ev"},
-		New:          func() runtime.Object { return &eventsv1.Event{} },
-		NewList:      func() runtime.Object { return &eventsv1.EventList{} },
+		GroupVersion:   eventsv1.SchemeGroupVersion,
+		Name:           "events",
+		Singular:       "event",
+		Kind:           "Event",
+		ListKind:       "EventList",
+		Namespaced:     true,
+		CreateOnUpdate: true,
+		ShortNames:     []string{"ev"},
+		New:            func() runtime.Object { return &eventsv1.Event{} },
+		NewList:        func() runtime.Object { return &eventsv1.EventList{} },
 		Validate: func(obj runtime.Object) field.ErrorList {
 			return validateCoreEvent(EventToCore(obj.(*eventsv1.Event)), true)
 		},

@@ -31,6 +31,13 @@ type Resource struct {
 	// Subresources this resource serves besides the main one.
 	Status bool // "status": spec/status split
 	Scale  *Scale
+	// Subresources are further update-only subresources that change one part
+	// of the stored object (certificatesigningrequests/approval).
+	Subresources []Subresource
+
+	// CreateOnUpdate lets PUT create a missing object, as Kubernetes allows
+	// for a few kinds (endpoints, leases, events, RBAC, …).
+	CreateOnUpdate bool
 
 	// Strategy; nil functions are no-ops.
 
@@ -40,6 +47,10 @@ type Resource struct {
 	PrepareForCreate func(obj runtime.Object)
 	// PrepareForUpdate adjusts the new object from the old one on update of the main resource.
 	PrepareForUpdate func(newObj, oldObj runtime.Object)
+	// PrepareForStatusUpdate adjusts the new object (the stored one with the
+	// request's status) on update of the status subresource, e.g. to keep
+	// what only another subresource may change.
+	PrepareForStatusUpdate func(newObj, oldObj runtime.Object)
 	// Validate checks an object to be created; errors become 422 with field causes.
 	Validate func(obj runtime.Object) field.ErrorList
 	// ValidateUpdate checks an update (main resource or status) against the stored object.
@@ -66,6 +77,25 @@ type Scale struct {
 	Get func(obj runtime.Object) (specReplicas, statusReplicas int32, selector string)
 	// Set writes spec.replicas.
 	Set func(obj runtime.Object, replicas int32)
+}
+
+// Subresource is an update-only subresource (get, update, patch) that
+// writes one part of the stored object.
+type Subresource struct {
+	Name string // "approval"
+	// Merge returns the object to store on update: oldObj (a copy of the
+	// stored object) with the part the subresource owns taken from newObj.
+	Merge func(newObj, oldObj runtime.Object) runtime.Object
+}
+
+// Subresource returns the update-only subresource called name, or nil.
+func (r *Resource) Subresource(name string) *Subresource {
+	for i := range r.Subresources {
+		if r.Subresources[i].Name == name {
+			return &r.Subresources[i]
+		}
+	}
+	return nil
 }
 
 // GroupVersionKind of the resource's objects.
