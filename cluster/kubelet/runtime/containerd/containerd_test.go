@@ -1,0 +1,230 @@
+package containerd_test
+
+import (
+	"context"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	krt "github.com/project-seven/seven/cluster/kubelet/runtime"
+)
+
+var criLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT[0-9:.]+Z (stdout|stderr) [FP] `)
+
+// TestRunToCompletion: exit codes, args, and logs of both streams in the
+// CRI format, and Remove cleans up.
+func TestRunToCompletion(t *testing.T) {
+	e := newEnv(t)
+	rt := e.runtime(t)
+	defer cleanup(t, rt)
+	ctx := context.Background()
+	if !strings.HasPrefix(rt.RuntimeVersion(), "containerd://1.") && !strings.HasPrefix(rt.RuntimeVersion(), "containerd://2.") {
+		t.Errorf("RuntimeVersion = %q", rt.RuntimeVersion())
+	}
+
+	st, err := rt.Start(ctx, fixtureSpec("exit", "exit", "3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st = waitExited(t, rt, st.ID, 30*time.Second); st.ExitCode != 3 || st.Reason != "" || st.FinishedAt.IsZero() || st.StartedAt.IsZero() {
+		t.Errorf("exit 3: %+v", st)
+	}
+
+	// help writes the usage to stdout; the broken image writes to stderr.
+	help, err := rt.Start(ctx, fixtureSpec("help", "help"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := fixtureSpec("broken", "serve")
+	spec.Env = []string{"PATH=/", "FIXTURE_BROKEN=1"}
+	broken, err := rt.Start(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := waitExited(t, rt, help.ID, 30*time.Second); st.ExitCode != 0 {
+		t.Errorf("help: %+v", st)
+	}
+	if st := waitExited(t, rt, broken.ID, 30*time.Second); st.ExitCode != 1 {
+		t.Errorf("broken: %+v", st)
+	}
+	for _, tc := range []struct {
+		st     krt.Status
+		stream string
+		want   string
+	}{{help, "stdout", "hog --cpu N"}, {broken, "stderr", "FIXTURE_BROKEN"}} {
+		log := readLog(t, tc.st.LogPath)
+		lines := strings.Split(strings.TrimSuffix(log, "\n"), "\n")
+		for _, l := range lines {
+			if !criLine.MatchString(l) {
+				t.Errorf("not a CRI log line: %q", l)
+			}
+		}
+		if !strings.Contains(log, " "+tc.stream+" F ") || !strings.Contains(log, tc.want) {
+			t.Errorf("log of %s: want %s with %q, got\n%s", tc.st.Spec.PodName, tc.stream, tc.want, log)
+		}
+	}
+
+	// A command that does not exist: exited, StartError, not an error.
+	nocmd := fixtureSpec("nocmd")
+	nocmd.Args = []string{"/no/such/binary"}
+	st, err = rt.Start(ctx, nocmd)
+	if err != nil || st.Running() || st.Reason != krt.ReasonStartError || st.ExitCode != 128 {
+		t.Errorf("missing binary: %+v, %v", st, err)
+	}
+
+	// Remove: gone from the list, its log gone.
+	if err := rt.Remove(help.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.Status(help.ID); err == nil {
+		t.Error("status after remove")
+	}
+	list, _ := rt.List()
+	for _, c := range list {
+		if c.ID == help.ID {
+			t.Error("listed after remove")
+		}
+	}
+}
+
+// TestServeInNetNS: the fixture image, imported from the node's store,
+// serves inside the pod's network namespace, with the env it was given.
+func TestServeInNetNS(t *testing.T) {
+	e := newEnv(t)
+	rt := e.runtime(t)
+	defer cleanup(t, rt)
+	ns := netns(t)
+	spec := fixtureSpec("web", "serve")
+	spec.NetNS = ns
+	spec.Hostname = "web-0"
+	spec.Env = append(spec.Env, "POD_NAME=web", "GREETING=hello world")
+	st, err := rt.Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Running() || st.Pid == 0 {
+		t.Fatalf("not running: %+v", st)
+	}
+	body := getIn(t, ns, "http://127.0.0.1:8080/")
+	if !strings.Contains(body, `"version":"v1"`) || !strings.Contains(body, `"pod":"web"`) || !strings.Contains(body, `"hostname":"web-0"`) {
+		t.Errorf("GET / = %q", body)
+	}
+	if env := getIn(t, ns, "http://127.0.0.1:8080/env"); !strings.Contains(env, "GREETING=hello world\n") {
+		t.Errorf("env = %q", env)
+	}
+}
+
+// TestStopGraceThenKill: SIGTERM first; SIGKILL after the grace period.
+func TestStopGraceThenKill(t *testing.T) {
+	e := newEnv(t)
+	rt := e.runtime(t)
+	defer cleanup(t, rt)
+	ctx := context.Background()
+
+	polite, err := rt.Start(ctx, fixtureSpec("polite", "sleep", "1h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := fixtureSpec("stubborn", "sleep", "1h")
+	spec.Env = append(spec.Env, "TERMINATION_DELAY=1h")
+	stubborn, err := rt.Start(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fixture handles SIGTERM once it runs; give it that moment by
+	// exec'ing into it (an exec succeeds only once the task runs).
+	execOut(t, rt, polite.ID, "fixture", "exit", "0")
+	execOut(t, rt, stubborn.ID, "fixture", "exit", "0")
+
+	start := time.Now()
+	if err := rt.Stop(ctx, polite.ID, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := rt.Status(polite.ID); st.Running() || st.ExitCode != 0 || time.Since(start) > 10*time.Second {
+		t.Errorf("polite stop: %+v after %s", st, time.Since(start))
+	}
+	start = time.Now()
+	if err := rt.Stop(ctx, stubborn.ID, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	if st, _ := rt.Status(stubborn.ID); st.Running() || st.ExitCode != 137 || took < time.Second || took > 15*time.Second {
+		t.Errorf("stubborn stop: %+v after %s", st, took)
+	}
+	// Stopping again is a no-op.
+	if err := rt.Stop(ctx, stubborn.ID, time.Second); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestOOMKill: over its memory limit the container is OOM-killed, exit 137.
+func TestOOMKill(t *testing.T) {
+	e := newEnv(t)
+	rt := e.runtime(t)
+	defer cleanup(t, rt)
+	spec := fixtureSpec("hog", "hog", "--memory", "256Mi")
+	spec.Resources.MemoryLimit = 32 << 20
+	st, err := rt.Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st = waitExited(t, rt, st.ID, time.Minute); st.ExitCode != 137 || st.Reason != krt.ReasonOOMKilled {
+		t.Errorf("hog over its limit: %+v", st)
+	}
+}
+
+// TestExecAndStats: exec with output, exit code, stdin and a TTY; stats.
+func TestExecAndStats(t *testing.T) {
+	e := newEnv(t)
+	rt := e.runtime(t)
+	defer cleanup(t, rt)
+	ctx := context.Background()
+	spec := fixtureSpec("busy", "hog", "--cpu", "1", "--memory", "16Mi")
+	spec.Env = append(spec.Env, "MARKER=42")
+	st, err := rt.Start(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := execOut(t, rt, st.ID, "fixture", "exit", "7"); code != 7 {
+		t.Errorf("exec exit 7 = %d", code)
+	}
+	if code, out := execOut(t, rt, st.ID, "fixture", "help"); code != 0 || !strings.Contains(out, "hog --cpu N") {
+		t.Errorf("exec help = %d %q", code, out)
+	}
+	var out strings.Builder
+	code, err := rt.Exec(ctx, st.ID, krt.ExecOptions{Command: []string{"fixture", "cat"}, Stdin: strings.NewReader("echo me\n"), Stdout: &out})
+	if err != nil || code != 0 || out.String() != "echo me\n" {
+		t.Errorf("exec cat = %d %q %v", code, out.String(), err)
+	}
+	// A TTY: output comes through the terminal (CRLF line ends).
+	resize := make(chan krt.Size, 1)
+	resize <- krt.Size{Width: 100, Height: 40}
+	out.Reset()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	code, err = rt.Exec(ctx, st.ID, krt.ExecOptions{Command: []string{"fixture", "help"}, TTY: true, Stdin: pr, Stdout: &out, Resize: resize})
+	if err != nil || code != 0 || !strings.Contains(out.String(), "hog --cpu N") || !strings.Contains(out.String(), "\r\n") {
+		t.Errorf("exec with tty = %d %q %v", code, out.String(), err)
+	}
+	if _, err := rt.Exec(ctx, "nope", krt.ExecOptions{Command: []string{"x"}}); err == nil {
+		t.Error("exec in an unknown container")
+	}
+
+	// Stats: the hog burns CPU and holds 16 MiB.
+	var s krt.Stats
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if s, err = rt.Stats(st.ID); err != nil {
+			t.Fatal(err)
+		}
+		if s.CPUUsageNanos > 0 && s.MemoryWorkingSet >= 16<<20 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // usage accrues; nothing to wait on
+	}
+	if s.CPUUsageNanos == 0 || s.MemoryWorkingSet < 16<<20 || s.MemoryRSS == 0 {
+		t.Errorf("stats: %+v", s)
+	}
+}
