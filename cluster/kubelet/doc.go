@@ -46,8 +46,10 @@
 // Sub-packages: podsync (the pure decisions), streaming (the exec, attach
 // and port-forward wire protocols), runtime (containers as
 // processes, cgroup v1 and v2 limits; runtime/seven-shim is the small shim
-// binary), podnet (routed mode), crilog (CRI log files), stats (Summary API
-// types), acceptance (the issue's acceptance through kubectl).
+// binary), runtime/containerd (containers in containerd, chosen by
+// Config.ContainerRuntime, `--runtime containerd`), podnet (routed mode),
+// crilog (CRI log files), stats (Summary API types), acceptance (the issue's
+// acceptance through kubectl).
 //
 // POD_IP: Kubernetes does not inject it, and neither does Seven; the fixture
 // reads it, so manifests set it through the downward API

@@ -84,6 +84,9 @@ type cluster struct {
 	root                       string
 	// cni holds the CNI-mode settings (Mode "" otherwise).
 	cni Config
+	// containerd is the address of the containerd the kubelet runs
+	// containers in ("" = the process runtime).
+	containerd string
 
 	mu     sync.Mutex
 	k      *Kubelet
@@ -123,6 +126,8 @@ type clusterOpts struct {
 	// CNI runs the kubelet in CNI mode: a network namespace per pod on a
 	// bridge of the test's own (needs root).
 	CNI bool
+	// Containerd runs the containers in the containerd at this address.
+	Containerd string
 }
 
 // requestCounter counts requests by "VERB path-kind".
@@ -180,7 +185,7 @@ func newClusterOpts(t testing.TB, opts clusterOpts) *cluster {
 	if err := images.EnsureFixtures(fixturetest.Binary(t)); err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, rest: rc, client: client, kubeletClient: client, eventClient: client, images: images, cidr: randomCIDR(), root: t.TempDir()}
+	c := &cluster{t: t, rest: rc, client: client, kubeletClient: client, eventClient: client, images: images, cidr: randomCIDR(), root: t.TempDir(), containerd: opts.Containerd}
 	if opts.CNI {
 		requireRoot(t, "a network namespace per pod")
 		c.cni = Config{Mode: ModeCNI, CNIBinDirs: []string{cnitest.Plugins(t)}, RootDir: c.root,
@@ -247,6 +252,9 @@ func (c *cluster) startKubelet() {
 		Mode:        c.cni.Mode,
 		CNIBinDirs:  c.cni.CNIBinDirs,
 		Bridge:      c.cni.Bridge,
+
+		ContainerdAddress: c.containerd,
+		ContainerRuntime:  map[bool]string{true: RuntimeContainerd}[c.containerd != ""],
 	})
 	if err != nil {
 		c.t.Fatal(err)

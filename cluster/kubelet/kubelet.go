@@ -102,8 +102,13 @@ type Config struct {
 	// ShimBinary is the container shim executable; default: seven-shim next
 	// to this executable, else this executable (see package runtime).
 	ShimBinary string
-	// Runtime overrides the process runtime (tests).
+	// Runtime overrides the runtime ContainerRuntime names (tests).
 	Runtime krt.Runtime
+	// ContainerRuntime is RuntimeProcess (the default) or RuntimeContainerd.
+	ContainerRuntime string
+	// ContainerdAddress is containerd's socket (RuntimeContainerd); default
+	// /run/containerd/containerd.sock.
+	ContainerdAddress string
 	// Clock defaults to the real clock.
 	Clock clock.WithTicker
 }
@@ -114,6 +119,7 @@ type Kubelet struct {
 	log         *slog.Logger
 	clock       clock.WithTicker
 	rt          krt.Runtime
+	ownsRuntime bool // opened by New, closed when Start returns
 	probes      *prober
 	probeClient *http.Client
 	broadcaster record.EventBroadcaster
@@ -228,18 +234,18 @@ func New(cfg Config) (*Kubelet, error) {
 			return nil, fmt.Errorf("kubelet: %w", err)
 		}
 	}
-	if cfg.Runtime == nil {
-		p, err := krt.New(krt.Config{Root: filepath.Join(cfg.RootDir, "runtime"), Self: cfg.ShimBinary, Logger: log})
-		if err != nil {
+	ownsRuntime := cfg.Runtime == nil
+	if ownsRuntime {
+		if cfg.Runtime, err = newRuntime(cfg, log); err != nil {
 			return nil, fmt.Errorf("kubelet: %w", err)
 		}
-		cfg.Runtime = p
 	}
 	k := &Kubelet{
 		cfg:         cfg,
 		log:         log,
 		clock:       cfg.Clock,
 		rt:          cfg.Runtime,
+		ownsRuntime: ownsRuntime,
 		probeClient: newProbeClient(),
 		workers:     map[types.UID]*podWorker{},
 		index:       map[types.UID]map[string]bool{},
@@ -270,6 +276,7 @@ func New(cfg Config) (*Kubelet, error) {
 
 // Start runs the kubelet until ctx ends.
 func (k *Kubelet) Start(ctx context.Context) error {
+	defer k.closeRuntime() // last: StopPodsOnExit still needs it
 	k.ctx = ctx
 	k.started = k.clock.Now()
 	if k.cfg.FixtureBinary != "" {

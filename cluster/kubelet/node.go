@@ -89,7 +89,7 @@ func (k *Kubelet) fillStatus(n *corev1.Node) {
 		BootID:                  readTrim("/proc/sys/kernel/random/boot_id"),
 		KernelVersion:           kernel,
 		OSImage:                 "Seven",
-		ContainerRuntimeVersion: "seven://" + Version,
+		ContainerRuntimeVersion: k.runtimeVersion(),
 		KubeletVersion:          Version,
 		OperatingSystem:         goruntime.GOOS,
 		Architecture:            goruntime.GOARCH,

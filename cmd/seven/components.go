@@ -147,6 +147,7 @@ type kubeletFlags struct {
 	nodeName, nodeIP, podCIDR, rootDir, fixture, clusterDNS, clusterDomain string
 	cpu, memory, mode, shim, bridge, cniBinDir                             string
 	tlsCertFile, tlsKeyFile, clientCAFile                                  string
+	runtime, containerdAddress                                             string
 	port, pods, eventBurst                                                 int
 	eventQPS                                                               float64
 }
@@ -169,6 +170,8 @@ func (kf *kubeletFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&kf.cniBinDir, "cni-bin-dir", "", "comma-separated directories holding the CNI plugins (default: cni/ next to seven, then /opt/cni/bin)")
 	fs.StringVar(&kf.bridge, "bridge", "", "cni mode: the node bridge (default cni0)")
 	fs.StringVar(&kf.shim, "shim", "", "the container shim binary (default: seven-shim next to seven, else seven itself)")
+	fs.StringVar(&kf.runtime, "runtime", kubelet.RuntimeProcess, "container runtime: process (Seven's own) or containerd")
+	fs.StringVar(&kf.containerdAddress, "containerd-address", "/run/containerd/containerd.sock", "containerd's socket (--runtime containerd)")
 	fs.Float64Var(&kf.eventQPS, "event-qps", 50, "rate limit of event writes, apart from status writes")
 	fs.IntVar(&kf.eventBurst, "event-burst", 100, "burst of event writes")
 	fs.StringVar(&kf.tlsCertFile, "tls-cert-file", "", "the kubelet API's serving certificate (PEM), issued by the cluster CA for the node's name and IP (default: a self-signed one, which API servers that verify kubelets refuse)")
@@ -203,7 +206,7 @@ func (kf *kubeletFlags) kubelet(c *clientSetup) (*kubelet.Kubelet, error) {
 		Client: client, EventClient: events, Bridge: kf.bridge, ShimBinary: kf.shim,
 		NodeName: kf.nodeName, NodeIP: kf.nodeIP, PodCIDR: kf.podCIDR, RootDir: kf.rootDir,
 		ServerPort: kf.port, FixtureBinary: kf.fixture, ClusterDomain: kf.clusterDomain, Pods: kf.pods, Mode: kf.mode,
-		Timings: c.timings, Logger: c.log,
+		Timings: c.timings, Logger: c.log, ContainerRuntime: kf.runtime, ContainerdAddress: kf.containerdAddress,
 		ServingConfig: kubelet.ServingConfig{TLSCertFile: kf.tlsCertFile, TLSPrivateKeyFile: kf.tlsKeyFile, ClientCAFile: kf.clientCAFile},
 	}
 	if kf.clusterDNS != "" {

@@ -1,0 +1,105 @@
+package kubelet
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/project-seven/seven/cluster/kubelet/runtime/containerd/ctrdtest"
+)
+
+// TestContainerdRuntime runs a CNI-mode kubelet whose containers live in a
+// private containerd: the Node says so, the replicas of a workload become
+// Ready with IPs of the podCIDR and serve on them, and a restarted kubelet
+// adopts them (same containers, no restart).
+func TestContainerdRuntime(t *testing.T) {
+	requireRoot(t, "a network namespace per pod")
+	d := ctrdtest.Start(t)
+	c := newClusterOpts(t, clusterOpts{CNI: true, Containerd: d.Address})
+	ctx := context.Background()
+
+	node, err := c.client.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := node.Status.NodeInfo.ContainerRuntimeVersion; !strings.HasPrefix(v, "containerd://") {
+		t.Errorf("containerRuntimeVersion = %q, want containerd://…", v)
+	}
+
+	// The replicas a Deployment of 3 would make.
+	const n = 3
+	for i := range n {
+		c.create(withReadiness(fixturePod(fmt.Sprintf("web-%d", i), "seven.local/fixture:v1")))
+	}
+	ids, ips := map[string]string{}, map[string]bool{}
+	for i := range n {
+		name := fmt.Sprintf("web-%d", i)
+		p := c.waitPod(name, time.Minute, "ready", ready)
+		ids[name] = p.Status.ContainerStatuses[0].ContainerID
+		ips[p.Status.PodIP] = true
+		if strings.HasPrefix(p.Status.PodIP, "127.") {
+			t.Errorf("%s has a loopback IP %s", name, p.Status.PodIP)
+		}
+		body := httpGet(t, "http://"+p.Status.PodIP+":8080/")
+		if !strings.Contains(body, `"hostname":"`+name+`"`) || !strings.Contains(body, `"podIP":"`+p.Status.PodIP+`"`) {
+			t.Errorf("%s answers %q", name, body)
+		}
+	}
+	if len(ips) != n {
+		t.Errorf("pod IPs not distinct: %v", ips)
+	}
+
+	c.stopKubelet()
+	c.startKubelet()
+	for i := range n {
+		name := fmt.Sprintf("web-%d", i)
+		p := c.waitPod(name, time.Minute, "ready after the kubelet restart", ready)
+		if cs := p.Status.ContainerStatuses[0]; cs.ContainerID != ids[name] || cs.RestartCount != 0 {
+			t.Errorf("%s after the restart: container %s restarts %d, was %s", name, cs.ContainerID, cs.RestartCount, ids[name])
+		}
+	}
+
+	// Deleting the pods stops and removes their containers.
+	for i := range n {
+		if err := c.client.CoreV1().Pods("default").Delete(ctx, fmt.Sprintf("web-%d", i), metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, time.Minute, func() (bool, string) {
+		list, err := c.kubelet().rt.List()
+		return err == nil && len(list) == 0, fmt.Sprintf("containers left: %d %v", len(list), err)
+	})
+}
+
+// TestContainerdPodStartLatency measures pod start on containerd with the
+// image present: create to Running, pods created one after another.
+func TestContainerdPodStartLatency(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures pod start")
+	}
+	requireRoot(t, "a network namespace per pod")
+	d := ctrdtest.Start(t)
+	c := newClusterOpts(t, clusterOpts{CNI: true, Containerd: d.Address})
+	// Warm: the first pod imports and unpacks the image.
+	c.create(fixturePod("warm", "seven.local/fixture:v1"))
+	c.waitPod("warm", time.Minute, "running", running)
+
+	const n = 20
+	lat := make([]time.Duration, 0, n)
+	for i := range n {
+		name := fmt.Sprintf("lat-%02d", i)
+		start := time.Now()
+		c.create(fixturePod(name, "seven.local/fixture:v1"))
+		c.waitPod(name, time.Minute, "running", func(p *corev1.Pod) bool { return running(p) })
+		lat = append(lat, time.Since(start))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	t.Logf("pod start on containerd (create → Running, image present, %d pods): p50 %s, p99 %s, max %s",
+		n, lat[n/2].Round(time.Millisecond), lat[n*99/100].Round(time.Millisecond), lat[n-1].Round(time.Millisecond))
+}
