@@ -20,8 +20,8 @@ import (
 // Loopback mode: the podCIDR is a range of 127.0.0.0/8, which Linux routes to
 // lo as a whole, so a pod can bind its IP with no setup.
 //
-// Routed mode: allocation is the same; the kubelet also puts each allocated IP
-// on the node's pod interface and removes it on release (network.go).
+// It serves loopback mode only (sandbox.go); in CNI mode the host-local
+// plugin hands out the IPs.
 type ipam struct {
 	mu     sync.Mutex
 	dir    string
@@ -103,17 +103,6 @@ func (a *ipam) lookup(uid string) string {
 		return ip.String()
 	}
 	return ""
-}
-
-// all lists the allocated IPs.
-func (a *ipam) all() []netip.Addr {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make([]netip.Addr, 0, len(a.used))
-	for ip := range a.used {
-		out = append(out, ip)
-	}
-	return out
 }
 
 // release frees uid's IP and returns it ("" when it had none).

@@ -37,7 +37,7 @@ type StdinOpener interface {
 
 var _ StdinOpener = (*Process)(nil)
 
-// ErrNoStdin: the container was not started with stdin.
+// ErrNoStdin is returned when the container was not started with stdin.
 var ErrNoStdin = errors.New("container has no stdin")
 
 // OpenStdin implements StdinOpener.
