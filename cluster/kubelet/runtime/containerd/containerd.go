@@ -79,6 +79,8 @@ type entry struct {
 	// exited is closed once the exit is recorded.
 	exited chan struct{}
 	logs   *logCopier
+	// stdin is the input of a Stdin container started by this runtime.
+	stdin  *containerStdin
 	exitMu sync.Mutex
 }
 

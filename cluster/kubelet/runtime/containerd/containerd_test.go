@@ -228,3 +228,89 @@ func TestExecAndStats(t *testing.T) {
 		t.Errorf("stats: %+v", s)
 	}
 }
+
+// TestStdin: a `stdin: true` container reads what attach sessions write;
+// with stdinOnce the first session's end is its EOF.
+func TestStdin(t *testing.T) {
+	e := newEnv(t)
+	rt := e.runtime(t)
+	defer cleanup(t, rt)
+	spec := fixtureSpec("cat", "cat")
+	spec.Stdin, spec.StdinOnce = true, true
+	st, err := rt.Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.OpenStdin("nope"); err == nil {
+		t.Error("stdin of an unknown container")
+	}
+	in, err := rt.OpenStdin(st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(in, "hello from attach\n"); err != nil {
+		t.Fatal(err)
+	}
+	in.Close()
+	if st := waitExited(t, rt, st.ID, 30*time.Second); st.ExitCode != 0 {
+		t.Errorf("cat after stdin closed: %+v", st)
+	}
+	if log := readLog(t, st.LogPath); !strings.Contains(log, " stdout F hello from attach\n") {
+		t.Errorf("log = %q", log)
+	}
+	if _, err := rt.OpenStdin(st.ID); err == nil {
+		t.Error("stdin of an exited container")
+	}
+	other, err := rt.Start(context.Background(), fixtureSpec("nostdin", "sleep", "1h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.OpenStdin(other.ID); err == nil {
+		t.Error("stdin of a container without stdin")
+	}
+}
+
+// TestStdinAcrossRestart: without stdinOnce, the container's stdin stays
+// open between sessions and across a kubelet restart.
+func TestStdinAcrossRestart(t *testing.T) {
+	e := newEnv(t)
+	first := e.runtime(t)
+	spec := fixtureSpec("cat", "cat")
+	spec.Stdin = true
+	st, err := first.Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(rt interface {
+		OpenStdin(string) (io.WriteCloser, error)
+	}, line string) {
+		t.Helper()
+		in, err := rt.OpenStdin(st.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(in, line); err != nil {
+			t.Fatal(err)
+		}
+		in.Close()
+	}
+	write(first, "before\n")
+	write(first, "between\n")
+	first.Close()
+	second := e.runtime(t)
+	defer cleanup(t, second)
+	write(second, "after\n")
+	eventually := time.Now().Add(10 * time.Second)
+	for !strings.Contains(readLog(t, st.LogPath), " stdout F after\n") && time.Now().Before(eventually) {
+		time.Sleep(20 * time.Millisecond) // the copier is asynchronous
+	}
+	log := readLog(t, st.LogPath)
+	for _, want := range []string{"before", "between", "after"} {
+		if !strings.Contains(log, " stdout F "+want+"\n") {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	if st, _ := second.Status(st.ID); !st.Running() {
+		t.Errorf("cat ended: %+v", st)
+	}
+}

@@ -63,4 +63,10 @@
 // CRI plugin while containerd restarts. A log-URI binary (a process per
 // container started by the shim) would keep logging across kubelet
 // restarts at the price of a process per container; not done.
+//
+// A `stdin: true` container's input goes the same way in reverse
+// (stdin.go, runtime.StdinOpener): attach sessions write into a pipe that
+// cio copies into the task's stdin FIFO. The shim holds that FIFO open
+// itself, so the container reads no EOF between sessions or across a
+// kubelet restart; with stdinOnce the first session's end closes it.
 package containerd

@@ -177,6 +177,9 @@ func (r *Runtime) recordExit(id string, fallback *exitInfo) {
 	if e.logs != nil {
 		e.logs.finish(logDrain)
 	}
+	if e.stdin != nil {
+		e.stdin.release()
+	}
 	r.mu.Lock()
 	e.status.State = krt.StateExited
 	e.status.Pid = 0

@@ -50,6 +50,11 @@ func newLogCopier(path string) (*logCopier, error) {
 // streams is the cio option sending the task's output here.
 func (l *logCopier) streams() cio.Opt { return cio.WithStreams(nil, l.outW, l.errW) }
 
+// streamsWithStdin is streams with the task's stdin read from in.
+func (l *logCopier) streamsWithStdin(in io.Reader) cio.Opt {
+	return cio.WithStreams(in, l.outW, l.errW)
+}
+
 // finish waits, at most wait, for the task's FIFOs to drain (the shim
 // closes them once the container's output ends: a process that outlived
 // the container and kept its stdout would hold them open), then closes

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -85,11 +86,20 @@ func (r *Runtime) Start(ctx context.Context, spec krt.ContainerSpec) (krt.Status
 	if e.logs, err = newLogCopier(logPath); err != nil {
 		return r.startFailed(ctx, ctr, e, err), nil
 	}
-	task, err := ctr.NewTask(ctx, cio.NewCreator(e.logs.streams(), cio.WithFIFODir(filepath.Join(r.root, "fifo"))))
+	streams := []cio.Opt{e.logs.streams(), cio.WithFIFODir(filepath.Join(r.root, "fifo"))}
+	if spec.Stdin {
+		var in io.Reader
+		e.stdin, in = newContainerStdin(spec.StdinOnce)
+		streams = append(streams, e.logs.streamsWithStdin(in))
+	}
+	task, err := ctr.NewTask(ctx, cio.NewCreator(streams...))
 	if err != nil {
 		return r.startFailed(ctx, ctr, e, err), nil
 	}
 	e.logs.io = task.IO()
+	if e.stdin != nil {
+		e.stdin.closeIO = r.closeIO(id, task)
+	}
 	if err := task.Start(ctx); err != nil {
 		if _, derr := task.Delete(context.WithoutCancel(ctx), client.WithProcessKill); derr != nil {
 			r.log.Warn("delete task that failed to start", "container", id, "err", derr)
@@ -125,6 +135,9 @@ func (r *Runtime) startFailed(ctx context.Context, ctr client.Container, e *entr
 	r.mu.Unlock()
 	if e.logs != nil {
 		e.logs.finish(0)
+	}
+	if e.stdin != nil {
+		e.stdin.release()
 	}
 	if _, err := ctr.SetLabels(ctx, exitLabels(st)); err != nil {
 		r.log.Warn("record start error", "container", st.ID, "err", err)
@@ -212,5 +225,16 @@ func (r *Runtime) notify(id string) {
 	case r.exits <- id:
 	default:
 		// The kubelet also relists; a full channel loses nothing for good.
+	}
+}
+
+// closeIO returns a function closing the task's stdin in its shim.
+func (r *Runtime) closeIO(id string, task client.Task) func() {
+	return func() {
+		ctx, cancel := context.WithTimeout(r.nsCtx(context.Background()), 10*time.Second)
+		defer cancel()
+		if err := task.CloseIO(ctx, client.WithStdinCloser); err != nil && ignoreNotFound(err) != nil {
+			r.log.Warn("close container stdin", "container", id, "err", err)
+		}
 	}
 }

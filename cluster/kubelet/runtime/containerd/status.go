@@ -3,6 +3,7 @@ package containerd
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"time"
@@ -124,12 +125,33 @@ func (r *Runtime) attach(ctx context.Context, ctr client.Container, e *entry) {
 		r.log.Warn("re-attach log", "container", ctr.ID(), "err", err)
 		return
 	}
-	task, err := ctr.Task(ctx, cio.NewAttach(logs.streams()))
+	streams := logs.streams()
+	var stdin *containerStdin
+	if e.status.Spec.Stdin {
+		var in io.Reader
+		stdin, in = newContainerStdin(e.status.Spec.StdinOnce)
+		streams = logs.streamsWithStdin(in)
+	}
+	task, err := ctr.Task(ctx, cio.NewAttach(streams))
+	if err != nil && stdin != nil {
+		// A stdinOnce container whose stdin was closed has no FIFO reader
+		// left: keep its output.
+		stdin.release()
+		stdin = nil
+		task, err = ctr.Task(ctx, cio.NewAttach(logs.streams()))
+	}
 	if err != nil {
 		logs.finish(0)
+		if stdin != nil {
+			stdin.release()
+		}
 		return // no task: recordExit says so
 	}
 	logs.io = task.IO()
 	e.logs = logs
+	if stdin != nil {
+		stdin.closeIO = r.closeIO(ctr.ID(), task)
+		e.stdin = stdin
+	}
 	e.status.Pid = int(task.Pid())
 }
