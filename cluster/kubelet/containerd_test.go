@@ -42,6 +42,9 @@ func TestContainerdRuntime(t *testing.T) {
 		name := fmt.Sprintf("web-%d", i)
 		p := c.waitPod(name, time.Minute, "ready", ready)
 		ids[name] = p.Status.ContainerStatuses[0].ContainerID
+		if !strings.HasPrefix(ids[name], "containerd://") {
+			t.Errorf("%s: containerID %q, want containerd://…", name, ids[name])
+		}
 		ips[p.Status.PodIP] = true
 		if strings.HasPrefix(p.Status.PodIP, "127.") {
 			t.Errorf("%s has a loopback IP %s", name, p.Status.PodIP)

@@ -140,6 +140,7 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (time.Duration, boo
 		HostIP:              k.hostIP(),
 		CrashBackOffInitial: k.cfg.Timings.CrashBackOffInitial,
 		CrashBackOffMax:     k.cfg.Timings.CrashBackOffMax,
+		ContainerIDPrefix:   k.containerIDPrefix(), // runtime_select.go
 	}
 	next := time.Duration(0)
 	want := func(d time.Duration) {

@@ -49,6 +49,15 @@ func (k *Kubelet) runtimeVersion() string {
 	return "seven-process://" + Version
 }
 
+// containerIDPrefix is the scheme of container ids in pod statuses:
+// containerd:// under containerd, as upstream; podsync's default otherwise.
+func (k *Kubelet) containerIDPrefix() string {
+	if p, ok := k.rt.(interface{ ContainerIDPrefix() string }); ok {
+		return p.ContainerIDPrefix()
+	}
+	return ""
+}
+
 // closeRuntime closes a runtime the kubelet opened itself (not one given
 // in Config.Runtime); containers keep running.
 func (k *Kubelet) closeRuntime() {

@@ -61,6 +61,10 @@ type StartFailure struct {
 // Input is everything Decide and Status look at.
 type Input struct {
 	Pod *corev1.Pod
+	// ContainerIDPrefix prefixes runtime ids in container statuses, the
+	// runtime's scheme as upstream ("containerd://"); default
+	// ContainerIDPrefix.
+	ContainerIDPrefix string
 	// Containers are the runtime's containers of this pod, every attempt.
 	Containers []runtime.Status
 	Now        time.Time
@@ -488,7 +492,7 @@ func gatesReady(pod *corev1.Pod) bool {
 	return true
 }
 
-func terminated(c runtime.Status) *corev1.ContainerStateTerminated {
+func terminated(prefix string, c runtime.Status) *corev1.ContainerStateTerminated {
 	reason := c.Reason
 	if reason == "" {
 		reason = ReasonError
@@ -502,7 +506,7 @@ func terminated(c runtime.Status) *corev1.ContainerStateTerminated {
 		Message:     c.Message,
 		StartedAt:   mt(c.StartedAt),
 		FinishedAt:  mt(c.FinishedAt),
-		ContainerID: ContainerIDPrefix + c.ID,
+		ContainerID: prefix + c.ID,
 	}
 }
 
@@ -534,8 +538,13 @@ func containerStatus(in Input, spec *corev1.Container, l []runtime.Status, init,
 		cs.Started = &f
 		return cs
 	}
+	prefix := in.ContainerIDPrefix
+	if prefix == "" {
+		prefix = ContainerIDPrefix
+	}
+	terminated := func(c runtime.Status) *corev1.ContainerStateTerminated { return terminated(prefix, c) }
 	c := l[0]
-	cs.ContainerID = ContainerIDPrefix + c.ID
+	cs.ContainerID = prefix + c.ID
 	cs.ImageID = c.Spec.ImageID
 	cs.RestartCount = int32(c.Spec.Attempt)
 	if len(l) > 1 {

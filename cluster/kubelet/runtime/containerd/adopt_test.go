@@ -180,3 +180,42 @@ func TestMountsAndSubPaths(t *testing.T) {
 		t.Error("subPath bind mounts still mounted after remove")
 	}
 }
+
+// TestContainerdRestart: containers outlive a containerd restart, the
+// runtime follows events again (an exit after the restart is recorded)
+// and drives the containers as before.
+func TestContainerdRestart(t *testing.T) {
+	e := newEnv(t)
+	rt := e.runtime(t)
+	defer cleanup(t, rt)
+	ctx := context.Background()
+	long, err := rt.Start(ctx, fixtureSpec("long", "sleep", "1h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, err := rt.Start(ctx, fixtureSpec("short", "sleep", "3s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.daemon.Restart(t)
+	if st := waitExited(t, rt, short.ID, 30*time.Second); st.ExitCode != 0 || st.Reason != "" {
+		t.Errorf("short after the restart: %+v", st)
+	}
+	if st, _ := rt.Status(long.ID); !st.Running() || st.Pid != long.Pid {
+		t.Errorf("long after the restart: %+v", st)
+	}
+	if code, _ := execOut(t, rt, long.ID, "fixture", "exit", "4"); code != 4 {
+		t.Errorf("exec after the restart = %d", code)
+	}
+	if err := rt.Stop(ctx, long.ID, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// A container started after the restart runs and exits as any other.
+	after, err := rt.Start(ctx, fixtureSpec("after", "exit", "6"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := waitExited(t, rt, after.ID, 30*time.Second); st.ExitCode != 6 {
+		t.Errorf("after the restart: %+v", st)
+	}
+}

@@ -158,6 +158,10 @@ func (r *Runtime) Close() error {
 // containerd://<server version>, as upstream kubelets report it.
 func (r *Runtime) RuntimeVersion() string { return "containerd://" + r.version }
 
+// ContainerIDPrefix is the scheme of this runtime's container ids in pod
+// statuses, as upstream kubelets report them.
+func (r *Runtime) ContainerIDPrefix() string { return "containerd://" }
+
 // Snapshotter names the snapshotter containers' roots come from.
 func (r *Runtime) Snapshotter() string { return r.snapshotter }
 

@@ -29,8 +29,9 @@ type Daemon struct {
 	// Address is its gRPC socket.
 	Address string
 	// Dir holds its configuration, root, state and sockets.
-	Dir string
-	cmd *exec.Cmd
+	Dir    string
+	cmd    *exec.Cmd
+	exited chan error // gets cmd's end
 }
 
 // config disables the CRI plugin (Seven drives containerd through its Go
@@ -94,25 +95,36 @@ func Start(t testing.TB) *Daemon {
 	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.Create(filepath.Join(dir, "containerd.log"))
+	d.run(t)
+	t.Cleanup(func() { d.stop(t) })
+	d.waitServing(t)
+	return d
+}
+
+// run starts the containerd process.
+func (d *Daemon) run(t testing.TB) {
+	t.Helper()
+	logf, err := os.OpenFile(filepath.Join(d.Dir, "containerd.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	d.cmd = exec.Command(Binary, "--config", filepath.Join(dir, "config.toml"), "--log-level", "info")
+	d.cmd = exec.Command(Binary, "--config", filepath.Join(d.Dir, "config.toml"), "--log-level", "info")
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 	// Its own process group, so a ^C to the test does not reach it first.
 	// No Pdeathsig: it fires when the forking thread ends, and Go ends the
 	// threads of goroutines that locked them (network namespace helpers).
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := d.cmd.Start(); err != nil {
-		os.RemoveAll(dir)
+		os.RemoveAll(d.Dir)
 		t.Fatalf("start containerd: %v", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- d.cmd.Wait() }()
-	t.Cleanup(func() { d.stop(t, exited) })
+	d.exited = make(chan error, 1)
+	go func(cmd *exec.Cmd, exited chan<- error) { exited <- cmd.Wait() }(d.cmd, d.exited)
+}
 
+func (d *Daemon) waitServing(t testing.TB) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := client.New(d.Address, client.WithTimeout(30*time.Second))
@@ -124,7 +136,26 @@ func Start(t testing.TB) *Daemon {
 	if ok, err := c.IsServing(ctx); !ok {
 		t.Fatalf("containerd not serving: %v\n%s", err, d.Log())
 	}
-	return d
+}
+
+// Restart stops containerd (SIGTERM) and starts it again over the same
+// state; the shims, and so the containers, keep running meanwhile.
+func (d *Daemon) Restart(t testing.TB) {
+	t.Helper()
+	d.terminate()
+	d.run(t)
+	d.waitServing(t)
+}
+
+// terminate stops the containerd process: SIGTERM, SIGKILL after 15 s.
+func (d *Daemon) terminate() {
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(15 * time.Second):
+		_ = d.cmd.Process.Kill()
+		<-d.exited
+	}
 }
 
 // Log returns containerd's log so far.
@@ -136,20 +167,14 @@ func (d *Daemon) Log() string {
 // stop kills every task still running (a test that failed half-way may
 // leave some), stops containerd, ends the shims it started, unmounts what
 // is left under its directory and removes it.
-func (d *Daemon) stop(t testing.TB, exited <-chan error) {
+func (d *Daemon) stop(t testing.TB) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if c, err := client.New(d.Address); err == nil {
 		d.killTasks(ctx, t, c)
 		c.Close()
 	}
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(15 * time.Second):
-		_ = d.cmd.Process.Kill()
-		<-exited
-	}
+	d.terminate()
 	for _, pid := range d.shims() {
 		t.Logf("ctrdtest: killing leftover shim %d", pid)
 		_ = syscall.Kill(pid, syscall.SIGKILL)
