@@ -3,12 +3,16 @@ package containerd_test
 import (
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	krt "github.com/project-seven/seven/cluster/kubelet/runtime"
+	"github.com/project-seven/seven/fixtures/fixturetest"
 )
 
 var criLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT[0-9:.]+Z (stdout|stderr) [FP] `)
@@ -312,5 +316,41 @@ func TestStdinAcrossRestart(t *testing.T) {
 	}
 	if st, _ := second.Status(st.ID); !st.Running() {
 		t.Errorf("cat ended: %+v", st)
+	}
+}
+
+// TestDockerSaveImage: an image imported from a legacy `docker save`
+// archive (cluster/image's testdata) runs from containerd with its layers
+// in place.
+func TestDockerSaveImage(t *testing.T) {
+	e := newEnv(t)
+	f, err := os.Open("../../../image/testdata/docker-save-legacy.tar.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := e.images.Import(f); err != nil {
+		t.Fatal(err)
+	}
+	rt := e.runtime(t)
+	defer cleanup(t, rt)
+	// The image has no binary: the fixture's is mounted in.
+	spec := fixtureSpec("legacy", "sleep", "1h")
+	spec.Image = "seven-test/legacy:1"
+	spec.Args = []string{"/bin/fixture", "sleep", "1h"}
+	spec.WorkingDir = "/sub"
+	spec.Mounts = []krt.Mount{{HostPath: fixturetest.Binary(t), ContainerPath: "/bin/fixture", ReadOnly: true}}
+	st, err := rt.Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Running() {
+		t.Fatalf("not running: %+v", st)
+	}
+	root := filepath.Join("/proc", strconv.Itoa(st.Pid), "root")
+	for file, want := range map[string]string{"etc/greeting": "hello", "link": "one", "sub/two": "two"} {
+		if b, err := os.ReadFile(filepath.Join(root, file)); err != nil || strings.TrimSpace(string(b)) != want {
+			t.Errorf("/%s = %q, %v; want %q", file, b, err, want)
+		}
 	}
 }
