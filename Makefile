@@ -33,6 +33,12 @@ mutants: ## prove the suite's power: each broken variant of the reference fails 
 e2e: ## the conformance suite on every target: in-process and in Docker containers
 	SEVEN_E2E=1 $(GO) test -count=1 -p 1 -timeout 40m ./e2e/...
 
+upstream-binaries: ## build kube-apiserver, kube-controller-manager, kube-scheduler and kubectl from k8s.io/kubernetes (module e2e/upstream/kubernetes; cached in _output/upstream/<version>/bin)
+	$(GO) run ./e2e/upstream/cmd/upstream-binaries
+
+e2e-upstream: upstream-binaries ## the swap matrix: Seven's components beside upstream Kubernetes ones, as root (docs/SWAP.md)
+	SEVEN_E2E_UPSTREAM=1 $(GO) test -count=1 -p 1 -timeout 60m -v ./e2e/upstream/...
+
 test: ## run the unit and integration tests
 	$(GO) test -count=1 ./...
 
@@ -55,4 +61,4 @@ verify: ## gofmt, go vet, golangci-lint, go mod tidy and generated files are cle
 	$(GO) mod tidy -diff
 	$(GO) test ./conformance/specs -run TestCatalogue -count=1
 
-.PHONY: help build up conformance mutants e2e test bench verify
+.PHONY: help build up conformance mutants e2e upstream-binaries e2e-upstream test bench verify

@@ -10,6 +10,10 @@ import (
 // ErrNoNodes is returned by node faults on a cluster without local nodes.
 var ErrNoNodes = errors.New("the cluster runs no local nodes")
 
+// ErrExternalControlPlane is returned by control-plane faults on a cluster
+// whose API server it does not run (Config.ControlPlane).
+var ErrExternalControlPlane = errors.New("the cluster's control plane is external")
+
 // StopNode stops a node's kubelet and its pods, as a powered-off machine.
 func (c *Cluster) StopNode(ctx context.Context, name string) error {
 	if c.nodes == nil {
@@ -45,12 +49,21 @@ func (c *Cluster) Heal(ctx context.Context, name string) error {
 
 // Compact discards the API server's etcd history up to now, so that old
 // resourceVersions are gone (410 Expired), as after a real compaction.
-func (c *Cluster) Compact(ctx context.Context) error { return c.api.CompactNow(ctx) }
+func (c *Cluster) Compact(ctx context.Context) error {
+	if c.api == nil {
+		return ErrExternalControlPlane
+	}
+	return c.api.CompactNow(ctx)
+}
 
-// Components names what this cluster runs: "apiserver", "scheduler",
-// "controller-manager" and each enabled controller, "kubelet", "proxy", "dns".
+// Components names what this cluster runs: "apiserver" (unless the control
+// plane is external), "scheduler", "controller-manager" and each enabled
+// controller, "kubelet", "proxy", "dns".
 func (c *Cluster) Components() []string {
-	names := []string{"apiserver"}
+	var names []string
+	if c.api != nil {
+		names = append(names, "apiserver")
+	}
 	if !c.disabled("scheduler") {
 		names = append(names, "scheduler")
 	}

@@ -60,7 +60,24 @@ type Config struct {
 	// CNIBinDirs hold the CNI plugins (CNI mode); default: cni/ next to
 	// this executable, then /opt/cni/bin.
 	CNIBinDirs []string
-	Logger     *slog.Logger
+	// ControlPlane, when set, is an API server this cluster does not run
+	// (an upstream kube-apiserver, in the swap matrix): the local nodes, the
+	// proxy and the DNS join it, and its own scheduler and controllers are
+	// left to it. Address, Hosts, ServiceClusterIPRange, TimingsPreset (for
+	// the API server) and HollowNodes do not apply; Ranges says which
+	// ranges the API server and the node IPAM must be given.
+	ControlPlane *ControlPlane
+	Logger       *slog.Logger
+}
+
+// ControlPlane is an API server outside the cluster.
+type ControlPlane struct {
+	// Config is an admin client configuration for it.
+	Config *rest.Config
+	// CA issues the kubelets' serving certificates; the API server must
+	// trust it (--kubelet-certificate-authority) and present a client
+	// certificate it signed (--kubelet-client-certificate).
+	CA *apiserver.PKI
 }
 
 // Cluster is a running local cluster.
@@ -69,7 +86,7 @@ type Cluster struct {
 	slot    slot   // loopback ranges, held while the cluster exists
 	cfg     Config
 	timings timings.Timings
-	api     *apiserver.Server
+	api     *apiserver.Server // nil with an external control plane
 	ready   chan struct{}
 }
 
@@ -98,6 +115,9 @@ func New(cfg Config) (*Cluster, error) {
 		if !known[d] {
 			return nil, fmt.Errorf("local: cannot disable %q: not a component (scheduler, controller-manager, kubelet, proxy, dns, or a controller: %v)", d, manager.Names())
 		}
+	}
+	if cfg.ControlPlane != nil && (cfg.ControlPlane.Config == nil || cfg.ControlPlane.CA == nil) {
+		return nil, errors.New("local: an external control plane needs a client Config and the CA")
 	}
 	if cfg.FixtureBinary == "" && cfg.Nodes > 0 {
 		if exe, err := os.Executable(); err == nil {
@@ -137,6 +157,10 @@ func New(cfg Config) (*Cluster, error) {
 			cfg.ServiceClusterIPRange = sl.serviceRange()
 		}
 	}
+	if cfg.ControlPlane != nil {
+		cfg.Disable = append(cfg.Disable, "scheduler", "controller-manager")
+		return &Cluster{cfg: cfg, timings: t, slot: sl, ready: make(chan struct{})}, nil
+	}
 	api, err := apiserver.New(apiserver.Config{
 		DataDir:                filepath.Join(cfg.DataDir, "control-plane"),
 		Address:                cfg.Address,
@@ -162,6 +186,9 @@ func (c *Cluster) KubeconfigPath() string { return filepath.Join(c.cfg.DataDir, 
 
 // AdminConfig is a client configuration for the cluster admin; valid once Ready.
 func (c *Cluster) AdminConfig() (*rest.Config, error) {
+	if c.api == nil {
+		return rest.CopyConfig(c.cfg.ControlPlane.Config), nil
+	}
 	return c.api.ClientConfig("seven-admin", "system:masters")
 }
 
@@ -172,6 +199,13 @@ func (c *Cluster) disabled(name string) bool {
 		}
 	}
 	return false
+}
+
+// Ranges are the cluster's Service range (the API server's
+// --service-cluster-ip-range) and the range of its nodes' podCIDRs (the node
+// IPAM's --cluster-cidr; "" without local nodes).
+func (c *Cluster) Ranges() (services, pods string) {
+	return c.cfg.ServiceClusterIPRange, c.clusterCIDR()
 }
 
 // Start runs the cluster until ctx ends.
@@ -185,24 +219,8 @@ func (c *Cluster) Start(ctx context.Context) error {
 	apiCtx, stopAPI := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopAPI()
 	apiDone := make(chan error, 1)
-	go func() { apiDone <- c.api.Start(apiCtx) }()
-	select {
-	case <-c.api.Ready():
-	case err := <-apiDone:
-		if err == nil {
-			err = errors.New("api server stopped")
-		}
+	if err := c.startAPI(ctx, apiCtx, stopAPI, apiDone); err != nil {
 		return err
-	case <-ctx.Done():
-		stopAPI()
-		return <-apiDone
-	}
-	data, err := os.ReadFile(c.api.KubeconfigPath())
-	if err != nil {
-		return fmt.Errorf("kubeconfig: %w", err)
-	}
-	if err := os.WriteFile(c.KubeconfigPath(), data, 0o600); err != nil {
-		return fmt.Errorf("kubeconfig: %w", err)
 	}
 	if c.slot.cni && c.cfg.Nodes > 0 {
 		dnsIP, _, _ := net.SplitHostPort(c.slot.dnsListen())
@@ -258,6 +276,37 @@ func (c *Cluster) Start(ctx context.Context) error {
 		groupErr = <-groupDone
 	}
 	return errors.Join(groupErr, apiErr)
+}
+
+// startAPI starts the cluster's API server, which reports its end on done,
+// and writes the admin kubeconfig once it serves. An external control plane
+// is not the cluster's to start or stop: done then reports when apiCtx ends.
+func (c *Cluster) startAPI(ctx, apiCtx context.Context, stopAPI func(), done chan<- error) error {
+	if c.api == nil {
+		go func() { <-apiCtx.Done(); done <- nil }()
+		return apiserver.WriteKubeconfig(c.KubeconfigPath(), c.cfg.ControlPlane.Config)
+	}
+	apiDone := make(chan error, 1)
+	go func() { err := c.api.Start(apiCtx); apiDone <- err; done <- err }()
+	select {
+	case <-c.api.Ready():
+	case err := <-apiDone:
+		if err == nil {
+			err = errors.New("api server stopped")
+		}
+		return err
+	case <-ctx.Done():
+		stopAPI()
+		return <-apiDone
+	}
+	data, err := os.ReadFile(c.api.KubeconfigPath())
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	if err := os.WriteFile(c.KubeconfigPath(), data, 0o600); err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	return nil
 }
 
 // clusterCIDR is where the local nodes' podCIDRs lie; "" (the default) for
