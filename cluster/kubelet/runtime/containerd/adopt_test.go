@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/containerd/v2/client"
+
 	krt "github.com/project-seven/seven/cluster/kubelet/runtime"
+	"github.com/project-seven/seven/cluster/kubelet/runtime/containerd"
 )
 
 // TestRestartAdopts: a new runtime (a restarted kubelet) over the same
@@ -217,5 +220,46 @@ func TestContainerdRestart(t *testing.T) {
 	}
 	if st := waitExited(t, rt, after.ID, 30*time.Second); st.ExitCode != 6 {
 		t.Errorf("after the restart: %+v", st)
+	}
+}
+
+// TestRemovedBehindItsBack: a container someone else kills and deletes in
+// containerd is recorded exited, and Stop and Remove of it return.
+func TestRemovedBehindItsBack(t *testing.T) {
+	e := newEnv(t)
+	rt := e.runtime(t)
+	ctx := context.Background()
+	st, err := rt.Start(ctx, fixtureSpec("victim", "sleep", "1h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(e.daemon.Address, client.WithDefaultNamespace(containerd.DefaultNamespace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctr, err := c.LoadContainer(ctx, st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := ctr.Task(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := task.Delete(ctx, client.WithProcessKill); err != nil {
+		t.Fatal(err)
+	}
+	if err := ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil {
+		t.Fatal(err)
+	}
+	got := waitExited(t, rt, st.ID, 30*time.Second)
+	if got.Running() {
+		t.Fatalf("still running: %+v", got)
+	}
+	if err := rt.Stop(ctx, st.ID, time.Second); err != nil {
+		t.Error(err)
+	}
+	if err := rt.Remove(st.ID); err != nil {
+		t.Error(err)
 	}
 }

@@ -141,30 +141,34 @@ func (r *Runtime) recordExit(id string, fallback *exitInfo) {
 	}
 	ctx, cancel := context.WithTimeout(r.nsCtx(context.Background()), 30*time.Second)
 	defer cancel()
-	ctr, err := r.client.LoadContainer(ctx, id)
-	if err != nil {
-		r.log.Warn("record exit: load container", "container", id, "err", err)
-		return
-	}
 	exit := krt.Status{ExitCode: -1}
 	oom := false
-	task, err := ctr.Task(ctx, nil)
+	ctr, err := r.client.LoadContainer(ctx, id)
+	var task client.Task
+	if err == nil {
+		task, err = ctr.Task(ctx, nil)
+	} else {
+		ctr = nil // removed behind our back: the exit is all that is left
+	}
 	switch {
 	case err == nil:
 		st, err := task.Status(ctx)
-		if err != nil {
+		switch {
+		case errdefs.IsNotFound(err):
+			// Deleted meanwhile, by someone else: the event tells the exit.
+		case err != nil:
 			r.log.Warn("record exit: task status", "container", id, "err", err)
 			return
-		}
-		if st.Status == client.Running || st.Status == client.Paused || st.Status == client.Pausing {
+		case st.Status == client.Running || st.Status == client.Paused || st.Status == client.Pausing:
 			return
-		}
-		if st.Status == client.Stopped {
-			exit.ExitCode, exit.FinishedAt = int(st.ExitStatus), st.ExitTime
-		}
-		oom = oomInMetrics(ctx, task)
-		if _, err := task.Delete(ctx, client.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
-			r.log.Warn("delete exited task", "container", id, "err", err)
+		default:
+			if st.Status == client.Stopped {
+				exit.ExitCode, exit.FinishedAt = int(st.ExitStatus), st.ExitTime
+			}
+			oom = oomInMetrics(ctx, task)
+			if _, err := task.Delete(ctx, client.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+				r.log.Warn("delete exited task", "container", id, "err", err)
+			}
 		}
 	case errdefs.IsNotFound(err):
 	default:
@@ -200,8 +204,10 @@ func (r *Runtime) recordExit(id string, fallback *exitInfo) {
 	}
 	st := e.status
 	r.mu.Unlock()
-	if _, err := ctr.SetLabels(ctx, exitLabels(st)); err != nil {
-		r.log.Warn("record exit", "container", id, "err", err)
+	if ctr != nil {
+		if _, err := ctr.SetLabels(ctx, exitLabels(st)); err != nil {
+			r.log.Warn("record exit", "container", id, "err", err)
+		}
 	}
 	close(e.exited)
 	r.notify(id)

@@ -31,7 +31,7 @@ type Daemon struct {
 	// Dir holds its configuration, root, state and sockets.
 	Dir    string
 	cmd    *exec.Cmd
-	exited chan error // gets cmd's end
+	exited chan struct{} // closed when cmd has ended
 }
 
 // config disables the CRI plugin (Seven drives containerd through its Go
@@ -119,8 +119,11 @@ func (d *Daemon) run(t testing.TB) {
 		os.RemoveAll(d.Dir)
 		t.Fatalf("start containerd: %v", err)
 	}
-	d.exited = make(chan error, 1)
-	go func(cmd *exec.Cmd, exited chan<- error) { exited <- cmd.Wait() }(d.cmd, d.exited)
+	d.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan<- struct{}) {
+		_ = cmd.Wait()
+		close(exited)
+	}(d.cmd, d.exited)
 }
 
 func (d *Daemon) waitServing(t testing.TB) {
