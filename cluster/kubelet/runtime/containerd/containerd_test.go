@@ -354,3 +354,61 @@ func TestDockerSaveImage(t *testing.T) {
 		}
 	}
 }
+
+// TestOneShimPerPod: the containers of a pod share one shim, which stays
+// while any of them runs.
+func TestOneShimPerPod(t *testing.T) {
+	e := newEnv(t)
+	rt := e.runtime(t)
+	defer cleanup(t, rt)
+	ctx := context.Background()
+	first := fixtureSpec("pod", "sleep", "1h")
+	a, err := rt.Start(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := first
+	second.Name = "sidecar"
+	b, err := rt.Start(ctx, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := rt.Start(ctx, fixtureSpec("other", "sleep", "1h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pa, pb, po := ppid(t, a.Pid), ppid(t, b.Pid), ppid(t, other.Pid); pa != pb || pa == po {
+		t.Errorf("shims: pod's containers %d and %d, another pod's %d", pa, pb, po)
+	}
+	// The first container goes; the shim serves the second, and a third.
+	if err := rt.Stop(ctx, a.ID, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Remove(a.ID); err != nil {
+		t.Fatal(err)
+	}
+	third := first
+	third.Name, third.Args = "third", []string{"fixture", "exit", "9"}
+	c, err := rt.Start(ctx, third)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := waitExited(t, rt, c.ID, 30*time.Second); st.ExitCode != 9 {
+		t.Errorf("third: %+v", st)
+	}
+	if code, _ := execOut(t, rt, b.ID, "fixture", "exit", "3"); code != 3 {
+		t.Errorf("exec in the sidecar = %d", code)
+	}
+}
+
+func ppid(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// pid (comm) state ppid …; comm may hold spaces, so from the last ')'.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	p, _ := strconv.Atoi(f[1])
+	return p
+}

@@ -36,7 +36,7 @@ type env struct {
 	root   string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	d := ctrdtest.Start(t)
 	store, err := image.Open(t.TempDir())
@@ -51,7 +51,7 @@ func newEnv(t *testing.T) *env {
 
 // runtime opens a runtime over the env; it is closed when the test ends.
 // Every container still there then is stopped and removed first.
-func (e *env) runtime(t *testing.T) *containerd.Runtime {
+func (e *env) runtime(t testing.TB) *containerd.Runtime {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -67,7 +67,7 @@ func (e *env) runtime(t *testing.T) *containerd.Runtime {
 }
 
 // cleanup stops and removes every container of rt.
-func cleanup(t *testing.T, rt *containerd.Runtime) {
+func cleanup(t testing.TB, rt *containerd.Runtime) {
 	t.Helper()
 	list, _ := rt.List()
 	for _, c := range list {
@@ -80,7 +80,7 @@ func cleanup(t *testing.T, rt *containerd.Runtime) {
 	}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
@@ -118,7 +118,7 @@ func waitExited(t *testing.T, rt *containerd.Runtime, id string, within time.Dur
 
 // netns makes a network namespace with its loopback up, as the CNI
 // loopback plugin leaves a pod's.
-func netns(t *testing.T) string {
+func netns(t testing.TB) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "netns")
 	if err := podnet.NewNetNS(path); err != nil {

@@ -15,6 +15,10 @@ import (
 // defaultPath is the PATH of a container whose image and pod set none.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+// shimGroupAnnotation makes containerd-shim-runc-v2 serve the containers
+// of one group from one shim process.
+const shimGroupAnnotation = "io.containerd.runc.v2.group"
+
 // cpuPeriod is the CFS period limits are expressed in, as upstream's.
 const cpuPeriod = 100000
 
@@ -70,6 +74,16 @@ func withContainerSpec(c krt.ContainerSpec, mounts []specs.Mount, memsw bool) oc
 			}
 		}
 		s.Mounts = append(kept, mounts...)
+
+		// One shim per pod, as under containerd's CRI plugin (which groups
+		// by sandbox): the runc shim serves every container whose spec
+		// names the same group.
+		if c.PodUID != "" {
+			if s.Annotations == nil {
+				s.Annotations = map[string]string{}
+			}
+			s.Annotations[shimGroupAnnotation] = c.PodUID
+		}
 
 		// Namespaces.
 		if c.NetNS != "" {
