@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"debug/elf"
 	"errors"
 	"flag"
 	"fmt"
@@ -196,21 +197,41 @@ func runCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// defaultSource picks the binaries for `seven cluster create`: built from the
-// checkout when run inside one, else this executable and the fixture next to it.
+// defaultSource picks the binaries for `seven cluster create`: this
+// executable with the fixture and the CNI plugins next to it (as make build
+// lays them out), so that the nodes run what the user runs and nothing is
+// built; else, inside a checkout, built from it.
 func defaultSource() (ImageSource, error) {
-	if _, err := findModule(""); err == nil {
-		return ImageSource{}, nil
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		return ImageSource{}, fmt.Errorf("find this executable: %w", err)
 	}
 	fixture := filepath.Join(filepath.Dir(exe), "fixture")
-	if _, err := os.Stat(fixture); err != nil {
-		return ImageSource{}, fmt.Errorf("no checkout of %s here and no fixture binary next to %s: give --seven-binary and --fixture-binary, or --image", modulePath, exe)
+	_, ferr := os.Stat(fixture)
+	_, cerr := os.Stat(filepath.Join(filepath.Dir(exe), "cni"))
+	if ferr == nil && cerr == nil && staticELF(exe) {
+		return ImageSource{Seven: exe, Fixture: fixture}, nil
 	}
-	return ImageSource{Seven: exe, Fixture: fixture}, nil
+	if _, err := findModule(""); err == nil {
+		return ImageSource{}, nil
+	}
+	return ImageSource{}, fmt.Errorf("no static %s with a fixture binary and cni/ plugins next to it, and no checkout of %s here: run make build, or give --seven-binary and --fixture-binary, or --image", exe, modulePath)
+}
+
+// staticELF reports whether path is an executable without a program
+// interpreter (statically linked), which a FROM-scratch node image can run.
+func staticELF(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return false
+		}
+	}
+	return true
 }
 
 // progressPrinter prints each boot stage with the elapsed time, and a
