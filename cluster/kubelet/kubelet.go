@@ -109,6 +109,10 @@ type Config struct {
 	// ContainerdAddress is containerd's socket (RuntimeContainerd); default
 	// /run/containerd/containerd.sock.
 	ContainerdAddress string
+	// ContainerdNamespace holds this node's containers and images in
+	// containerd; default "seven". Nodes sharing one containerd need one
+	// each, or each would adopt the others' containers.
+	ContainerdNamespace string
 	// Clock defaults to the real clock.
 	Clock clock.WithTicker
 }

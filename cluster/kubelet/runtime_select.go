@@ -31,7 +31,7 @@ func newRuntime(cfg Config, log *slog.Logger) (krt.Runtime, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		return containerd.New(ctx, containerd.Config{
-			Address: cfg.ContainerdAddress, Root: filepath.Join(cfg.RootDir, "containerd"),
+			Address: cfg.ContainerdAddress, Namespace: cfg.ContainerdNamespace, Root: filepath.Join(cfg.RootDir, "containerd"),
 			Images: cfg.Images, Logger: log,
 		})
 	default:

@@ -60,6 +60,11 @@ type Config struct {
 	// CNIBinDirs hold the CNI plugins (CNI mode); default: cni/ next to
 	// this executable, then /opt/cni/bin.
 	CNIBinDirs []string
+	// Runtime is the local nodes' container runtime: kubelet.RuntimeProcess
+	// (default) or kubelet.RuntimeContainerd, the containerd at
+	// ContainerdAddress (each node in a namespace seven-<node> of it).
+	Runtime           string
+	ContainerdAddress string
 	// ControlPlane, when set, is an API server this cluster does not run
 	// (an upstream kube-apiserver, in the swap matrix): the local nodes, the
 	// proxy and the DNS join it, and its own scheduler and controllers are
@@ -442,5 +447,9 @@ func (c *Cluster) kubelet(admin *rest.Config, i int, dial func(context.Context, 
 		Timings:        c.timings,
 		Logger:         c.cfg.Logger.With("component", "kubelet", "node", nodeName(i)),
 		StopPodsOnExit: true,
+
+		ContainerRuntime:    c.cfg.Runtime,
+		ContainerdAddress:   c.cfg.ContainerdAddress,
+		ContainerdNamespace: "seven-" + nodeName(i),
 	})
 }

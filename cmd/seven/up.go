@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/project-seven/seven/cluster/apiserver"
+	"github.com/project-seven/seven/cluster/kubelet"
 	"github.com/project-seven/seven/cluster/local"
 	"github.com/project-seven/seven/cluster/timings"
 )
@@ -31,6 +32,8 @@ func runUp(ctx context.Context, args []string) error {
 	fixture := fs.String("fixture-binary", "", "the fixture workload binary (default: fixture next to seven)")
 	hollowNodes := fs.Int("hollow-nodes", 0, "also register this many API-only nodes (no processes), for scale work")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	runtime := fs.String("runtime", kubelet.RuntimeProcess, "the nodes' container runtime: process (Seven's own) or containerd")
+	containerdAddress := fs.String("containerd-address", "/run/containerd/containerd.sock", "containerd's socket (--runtime containerd; each node uses a namespace seven-<node> of it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,7 +45,8 @@ func runUp(ctx context.Context, args []string) error {
 	if *disable != "" {
 		disabled = strings.Split(*disable, ",")
 	}
-	c, err := local.New(local.Config{DataDir: *dataDir, Address: *address, TimingsPreset: *preset, Disable: disabled, Nodes: *nodes, FixtureBinary: *fixture, HollowNodes: *hollowNodes, Logger: log})
+	c, err := local.New(local.Config{DataDir: *dataDir, Address: *address, TimingsPreset: *preset, Disable: disabled, Nodes: *nodes, FixtureBinary: *fixture, HollowNodes: *hollowNodes, Logger: log,
+		Runtime: *runtime, ContainerdAddress: *containerdAddress})
 	if err != nil {
 		return err
 	}
