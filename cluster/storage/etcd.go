@@ -8,14 +8,13 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
-	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 	"go.uber.org/zap"
 )
 
 // Etcd is a connection to etcd: an embedded member or an external cluster.
 type Etcd struct {
 	Client *clientv3.Client
-	// Endpoints where the etcd serves clients (empty for in-process only use).
+	// Endpoints where the etcd serves clients.
 	Endpoints []string
 	close     func() error
 }
@@ -34,8 +33,8 @@ type EmbeddedConfig struct {
 	ProgressNotify time.Duration
 }
 
-// StartEmbedded starts a single-member etcd in cfg.DataDir and returns an
-// in-process client to it. A restart on the same directory finds every
+// StartEmbedded starts a single-member etcd in cfg.DataDir and returns a
+// client to it over its loopback listener. A restart on the same directory finds every
 // acknowledged write: etcd fsyncs its WAL before it answers.
 func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Etcd, error) {
 	ec := embed.NewConfig()
@@ -85,7 +84,17 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Etcd, error) {
 	for _, l := range e.Clients {
 		endpoints = append(endpoints, "http://"+l.Addr().String())
 	}
-	client := v3client.New(e.Server)
+	// The client dials the member's listener rather than using the
+	// in-process adapter (v3client): the adapter joins client and server by
+	// unbuffered channels, and a burst of watch creations (an informer
+	// factory starting a hundred watches, as upstream components do)
+	// deadlocks its watch stream — each side blocked sending to the other.
+	// Over gRPC both directions are buffered and flow-controlled.
+	client, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 10 * time.Second})
+	if err != nil {
+		e.Close()
+		return nil, fmt.Errorf("dial embedded etcd: %w", err)
+	}
 	return &Etcd{Client: client, Endpoints: endpoints, close: func() error {
 		client.Close()
 		e.Close()
