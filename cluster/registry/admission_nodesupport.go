@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -31,16 +32,19 @@ import (
 // runs other nodes knows what to change.
 const admitFlag = "--admit-unsupported-pod-fields"
 
+// unsupported is the refusal of one field that Seven's nodes cannot honour.
+func unsupported(p *field.Path, value any, what string) *field.Error {
+	return field.Invalid(p, value, "Seven's reference nodes do not support "+what+
+		" (an API server started with "+admitFlag+" admits it, for other nodes)")
+}
+
 // refuseUnsupportedPodFields returns one error per field of pod that Seven's
 // nodes cannot honour. Paths are Kubernetes' field paths.
 func refuseUnsupportedPodFields(pod *corev1.Pod) field.ErrorList {
 	spec := &pod.Spec
 	sp := field.NewPath("spec")
 	var errs field.ErrorList
-	refuse := func(p *field.Path, value any, what string) {
-		errs = append(errs, field.Invalid(p, value, "Seven's reference nodes do not support "+what+
-			" (an API server started with "+admitFlag+" admits it, for other nodes)"))
-	}
+	refuse := func(p *field.Path, value any, what string) { errs = append(errs, unsupported(p, value, what)) }
 	if spec.HostIPC {
 		refuse(sp.Child("hostIPC"), true, "sharing the host's IPC namespace")
 	}
@@ -151,4 +155,21 @@ func volumeTypeName(s *corev1.VolumeSource) string {
 		}
 	}
 	return ""
+}
+
+// refuseVolumeClaimTemplates refuses a StatefulSet whose pods would mount
+// claims made from templates: Seven provisions no volumes and its nodes
+// mount no persistentVolumeClaim volumes, so such a set could never run a
+// pod. Refusing it at create says so at once rather than through pods that
+// are refused one by one.
+func refuseVolumeClaimTemplates(ss *appsv1.StatefulSet) field.ErrorList {
+	if len(ss.Spec.VolumeClaimTemplates) == 0 {
+		return nil
+	}
+	names := make([]string, len(ss.Spec.VolumeClaimTemplates))
+	for i, t := range ss.Spec.VolumeClaimTemplates {
+		names[i] = t.Name
+	}
+	return field.ErrorList{unsupported(field.NewPath("spec", "volumeClaimTemplates"), strings.Join(names, ","),
+		"persistent volumes (volumeClaimTemplates)")}
 }
