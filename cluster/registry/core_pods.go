@@ -16,13 +16,6 @@ import (
 	netutils "k8s.io/utils/net"
 )
 
-const (
-	// PriorityClasses Kubernetes always has; other names resolve to 0 here
-	// (Seven does not serve PriorityClass objects).
-	systemNodeCritical    = "system-node-critical"
-	systemClusterCritical = "system-cluster-critical"
-)
-
 func pods(cfg Config) *Resource {
 	var admit func(runtime.Object) field.ErrorList
 	if !cfg.AdmitUnsupportedPodFields {
@@ -75,12 +68,14 @@ func preparePodForCreate(pod *corev1.Pod, cfg Config) {
 	pod.Spec.DeprecatedServiceAccount = pod.Spec.ServiceAccountName
 	addDefaultTolerations(&pod.Spec, cfg)
 	if pod.Spec.Priority == nil {
+		// The strategies see no stored objects, so only the system
+		// PriorityClasses resolve; other names give 0 (Kubernetes' Priority
+		// admission reads the class, and refuses a missing one).
 		var p int32
-		switch pod.Spec.PriorityClassName {
-		case systemNodeCritical:
-			p = 2000001000
-		case systemClusterCritical:
-			p = 2000000000
+		for _, pc := range SystemPriorityClasses() {
+			if pc.Name == pod.Spec.PriorityClassName {
+				p = pc.Value
+			}
 		}
 		pod.Spec.Priority = &p
 	}
