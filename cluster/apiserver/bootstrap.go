@@ -5,19 +5,22 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/project-seven/seven/cluster/registry"
 	"github.com/project-seven/seven/cluster/timings"
 )
 
 // Namespaces that exist in every cluster.
 var systemNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
 
-// bootstrap creates what every cluster has: the system namespaces, the
-// kubernetes Service, and the published timings and deviations. It goes through the same
+// bootstrap creates what every cluster has: the system namespaces and
+// PriorityClasses, the kubernetes Service, and the published timings and
+// deviations. It goes through the same
 // create path as clients, so the objects get the same defaults.
 func (s *Server) bootstrap(ctx context.Context) error {
 	core := func(resource string) request {
@@ -33,6 +36,13 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	for _, ns := range systemNamespaces {
 		if err := ensure(core("namespaces"), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			return fmt.Errorf("namespace %s: %w", ns, err)
+		}
+	}
+	// The system PriorityClasses, as Kubernetes' API server creates them.
+	pcReq := request{res: s.resources.lookup(schedulingv1.SchemeGroupVersion.WithResource("priorityclasses"))}
+	for _, pc := range registry.SystemPriorityClasses() {
+		if err := ensure(pcReq, pc); err != nil {
+			return fmt.Errorf("priority class %s: %w", pc.Name, err)
 		}
 	}
 	first, _ := s.ips.first()
