@@ -263,7 +263,8 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if ds.Spec.RevisionHistoryLimit != nil {
 		limit = *ds.Spec.RevisionHistoryLimit
 	}
-	for _, r := range Prunable(revs, current, live, limit) {
+	isLive := func(r *appsv1.ControllerRevision) bool { return live[r.Labels[HashLabel]] }
+	for _, r := range controllers.PrunableRevisions(revs, current, isLive, limit) {
 		if err := c.cfg.Client.AppsV1().ControllerRevisions(ns).Delete(ctx, r.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("prune revision %s: %w", r.Name, err))
 		}
@@ -311,67 +312,33 @@ func (c *Controller) revisions(ds *appsv1.DaemonSet) ([]*appsv1.ControllerRevisi
 	if err != nil {
 		return nil, err
 	}
-	var out []*appsv1.ControllerRevision
-	for _, r := range all {
-		if ref := metav1.GetControllerOfNoCopy(r); ref != nil && ref.UID == ds.UID {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return controllers.OwnedRevisions(all, ds.UID), nil
 }
 
 // syncHistory makes sure a revision holds ds's template with the highest
 // revision number, and returns it.
 func (c *Controller) syncHistory(ctx context.Context, ds *appsv1.DaemonSet, revs []*appsv1.ControllerRevision) (*appsv1.ControllerRevision, error) {
-	client := c.cfg.Client.AppsV1().ControllerRevisions(ds.Namespace)
 	data, err := RevisionData(ds)
 	if err != nil {
 		return nil, err
 	}
-	plan := PlanHistory(revs, data)
-	for _, dup := range plan.Duplicates {
-		if err := client.Delete(ctx, dup.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("delete duplicate revision: %w", err)
-		}
-	}
-	if cur := plan.Current; cur != nil {
-		if cur.Revision == plan.Next {
-			return cur, nil
-		}
-		next := cur.DeepCopy()
-		next.Revision = plan.Next
-		updated, err := client.Update(ctx, next, metav1.UpdateOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("bump revision: %w", err)
-		}
-		return updated, nil
-	}
-	hash := Hash(&ds.Spec.Template, ds.Status.CollisionCount)
-	created, err := client.Create(ctx, NewRevision(ds, hash, plan.Next, data), metav1.CreateOptions{})
-	if err == nil {
-		return created, nil
-	}
-	if !apierrors.IsAlreadyExists(err) {
-		return nil, fmt.Errorf("create revision: %w", err)
-	}
-	existing, err := client.Get(ctx, RevisionName(ds.Name, hash), metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("read existing revision: %w", err)
-	}
-	if ref := metav1.GetControllerOfNoCopy(existing); ref != nil && ref.UID == ds.UID && sameData(existing.Data.Raw, data) {
-		return existing, nil // our cache was behind
-	}
-	// A hash collision: count it, which changes the hash, and try again.
-	next := ds.DeepCopy()
-	n := int32(1)
-	if next.Status.CollisionCount != nil {
-		n = *next.Status.CollisionCount + 1
-	}
-	next.Status.CollisionCount = &n
-	if _, err := c.cfg.Client.AppsV1().DaemonSets(ds.Namespace).UpdateStatus(ctx, next, metav1.UpdateOptions{}); err != nil {
-		return nil, fmt.Errorf("count hash collision: %w", err)
-	}
-	return nil, fmt.Errorf("revision name %s collides; collision count now %d", existing.Name, n)
+	return controllers.Revisions{
+		Client: c.cfg.Client.AppsV1().ControllerRevisions(ds.Namespace),
+		Owner:  ds,
+		New: func(next int64) *appsv1.ControllerRevision {
+			return NewRevision(ds, Hash(&ds.Spec.Template, ds.Status.CollisionCount), next, data)
+		},
+		Collide: func(ctx context.Context) error {
+			next := ds.DeepCopy()
+			n := int32(1)
+			if next.Status.CollisionCount != nil {
+				n = *next.Status.CollisionCount + 1
+			}
+			next.Status.CollisionCount = &n
+			_, err := c.cfg.Client.AppsV1().DaemonSets(ds.Namespace).UpdateStatus(ctx, next, metav1.UpdateOptions{})
+			return err
+		},
+	}.Sync(ctx, revs, data)
 }
 
 func (c *Controller) manage(ctx context.Context, key string, ds *appsv1.DaemonSet, hash string, d Decision) error {

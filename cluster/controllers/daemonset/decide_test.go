@@ -9,7 +9,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -255,36 +254,5 @@ func TestNewPod(t *testing.T) {
 	}
 	if len(ds.Spec.Template.Labels) != 1 || len(ds.Spec.Template.Spec.Tolerations) != 1 {
 		t.Error("template modified")
-	}
-}
-
-func rev(name string, n int64, data string, hash string) *appsv1.ControllerRevision {
-	return &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{HashLabel: hash}}, Revision: n, Data: runtime.RawExtension{Raw: []byte(data)}}
-}
-
-func TestHistory(t *testing.T) {
-	ds := daemonSet()
-	data, err := RevisionData(ds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p := PlanHistory(nil, data); p.Current != nil || p.Next != 1 {
-		t.Errorf("first: %+v", p)
-	}
-	r1 := rev("r1", 1, string(data), "h1")
-	r2 := rev("r2", 2, `{"spec":{"template":{"$patch":"replace"}}}`, "h2")
-	if p := PlanHistory([]*appsv1.ControllerRevision{r1}, data); p.Current != r1 || p.Next != 1 {
-		t.Errorf("steady: %+v", p)
-	}
-	if p := PlanHistory([]*appsv1.ControllerRevision{r1, r2}, data); p.Current != r1 || p.Next != 3 {
-		t.Errorf("rollback to r1: %+v", p)
-	}
-	if p := PlanHistory([]*appsv1.ControllerRevision{r2}, data); p.Current != nil || p.Next != 3 {
-		t.Errorf("new template: %+v", p)
-	}
-	revs := []*appsv1.ControllerRevision{rev("a", 1, "", "ha"), rev("b", 2, "", "hb"), rev("c", 3, "", "hc"), rev("d", 4, "", "hd")}
-	got := Prunable(revs, revs[3], map[string]bool{"ha": true}, 1)
-	if len(got) != 1 || got[0].Name != "b" {
-		t.Errorf("prunable %v", got)
 	}
 }

@@ -3,7 +3,6 @@ package replicaset
 import (
 	"errors"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,19 +151,5 @@ func TestNewPod(t *testing.T) {
 	r.Name = string(make([]byte, 80))
 	if len(NewPod(r).GenerateName) != maxGenerateNamePrefix {
 		t.Error("long generateName not truncated")
-	}
-}
-
-func TestSlowStart(t *testing.T) {
-	var calls atomic.Int32
-	n, err := slowStart(10, func() error { calls.Add(1); return nil })
-	if n != 10 || err != nil || calls.Load() != 10 {
-		t.Errorf("got %d, %v after %d calls", n, err, calls.Load())
-	}
-	calls.Store(0)
-	fail := errors.New("quota")
-	n, err = slowStart(10, func() error { calls.Add(1); return fail })
-	if n != 0 || !errors.Is(err, fail) || calls.Load() != 1 {
-		t.Errorf("failing: got %d, %v after %d calls", n, err, calls.Load())
 	}
 }
