@@ -12,6 +12,7 @@ import (
 	"github.com/project-seven/seven/cluster/controllers/nodeipam"
 	"github.com/project-seven/seven/cluster/controllers/nodelifecycle"
 	"github.com/project-seven/seven/cluster/controllers/replicaset"
+	"github.com/project-seven/seven/cluster/controllers/replicationcontroller"
 )
 
 // Entry names a controller and how to build it.
@@ -24,6 +25,7 @@ type Entry struct {
 // controller adds one line here (and its constructor below).
 var registry = []Entry{
 	{"replicaset", newReplicaSet},
+	{"replicationcontroller", newReplicationController},
 	{"deployment", newDeployment},
 	{"garbagecollector", newGarbageCollector},
 	{"namespace", newNamespace},
@@ -47,6 +49,11 @@ func Names() []string {
 func newReplicaSet(c Context) (component.Component, error) {
 	return replicaset.New(replicaset.Config{Client: c.Client, Informers: c.Informers, Timings: c.Timings,
 		Logger: c.Logger, Clock: c.Clock, Recorder: c.Recorder(replicaset.Name)})
+}
+
+func newReplicationController(c Context) (component.Component, error) {
+	return replicationcontroller.New(replicationcontroller.Config{Client: c.Client, Informers: c.Informers, Timings: c.Timings,
+		Logger: c.Logger, Clock: c.Clock, Recorder: c.Recorder(replicationcontroller.Name)})
 }
 
 func newDeployment(c Context) (component.Component, error) {
