@@ -14,7 +14,7 @@ func TestAddresses(t *testing.T) {
 		{NodeIP(0), "127.96.0.0"},
 		{NodeIP(257), "127.96.1.1"},
 		{PodIP(1), "240.128.0.1"},
-		{PodIP(70000), "127.129.17.112"},
+		{PodIP(70000), "240.129.17.112"},
 		{PodIP(podIPCount + 2), "240.128.0.2"},
 		{NodeName("hollow-", 7), "hollow-7"},
 	}

@@ -55,6 +55,20 @@ func SchedulableNodes(ctx context.Context, f *framework.F, min int) []corev1.Nod
 		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 		return out, nil
 	}
+	deadline := time.Now().Add(f.Bound(f.Timings.NodeMonitorGracePeriod))
+	// A node carrying the node lifecycle's unreachable or not-ready taint is
+	// recovering (an earlier spec's fault): counting without it would size
+	// the spec for fewer nodes than will take its pods a moment later.
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		l, err := f.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil || !anyRecovering(l.Items) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(f.Env.Limits.Poll):
+		}
+	}
 	out, err := list(ctx)
 	if err != nil {
 		f.Broke("list nodes: %v", err)
@@ -62,7 +76,6 @@ func SchedulableNodes(ctx context.Context, f *framework.F, min int) []corev1.Nod
 	if len(out) >= min {
 		return out
 	}
-	deadline := time.Now().Add(f.Bound(f.Timings.NodeMonitorGracePeriod))
 	for len(out) < min && time.Now().Before(deadline) && ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
@@ -76,6 +89,19 @@ func SchedulableNodes(ctx context.Context, f *framework.F, min int) []corev1.Nod
 		f.Broke("the spec needs %d schedulable nodes, the cluster has %d", min, len(out))
 	}
 	return out
+}
+
+// anyRecovering reports whether a node carries the taint the node lifecycle
+// puts on unreachable or not-ready nodes.
+func anyRecovering(nodes []corev1.Node) bool {
+	for _, n := range nodes {
+		for _, t := range n.Spec.Taints {
+			if t.Key == corev1.TaintNodeUnreachable || t.Key == corev1.TaintNodeNotReady {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // NodeReady waits until the node's Ready condition has status want.
