@@ -13,6 +13,7 @@ import (
 	"github.com/project-seven/seven/cluster/controllers/nodelifecycle"
 	"github.com/project-seven/seven/cluster/controllers/replicaset"
 	"github.com/project-seven/seven/cluster/controllers/replicationcontroller"
+	"github.com/project-seven/seven/cluster/controllers/statefulset"
 )
 
 // Entry names a controller and how to build it.
@@ -30,6 +31,7 @@ var registry = []Entry{
 	{"garbagecollector", newGarbageCollector},
 	{"namespace", newNamespace},
 	{"daemonset", newDaemonSet},
+	{"statefulset", newStatefulSet},
 	{"job", newJob},
 	{"nodelifecycle", newNodeLifecycle},
 	{"endpoints", newEndpoints},
@@ -74,6 +76,11 @@ func newNamespace(c Context) (component.Component, error) {
 func newDaemonSet(c Context) (component.Component, error) {
 	return daemonset.New(daemonset.Config{Client: c.Client, Informers: c.Informers, Timings: c.Timings,
 		Logger: c.Logger, Clock: c.Clock, Recorder: c.Recorder(daemonset.Name)})
+}
+
+func newStatefulSet(c Context) (component.Component, error) {
+	return statefulset.New(statefulset.Config{Client: c.Client, Informers: c.Informers, Timings: c.Timings,
+		Logger: c.Logger, Clock: c.Clock, Recorder: c.Recorder(statefulset.Name)})
 }
 
 func newJob(c Context) (component.Component, error) {

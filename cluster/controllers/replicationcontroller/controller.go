@@ -49,7 +49,9 @@ func New(cfg Config) (*Controller, error) {
 		List: func(ns string) ([]*corev1.ReplicationController, error) {
 			return c.rcList.ReplicationControllers(ns).List(labels.Everything())
 		},
-		Selector: func(rc *corev1.ReplicationController) labels.Selector { return labels.SelectorFromSet(rc.Spec.Selector) },
+		Selector: func(rc *corev1.ReplicationController) labels.Selector {
+			return labels.SelectorFromSet(rc.Spec.Selector)
+		},
 	})
 	if err != nil {
 		return nil, err
