@@ -156,9 +156,10 @@ func TestOptimisticConcurrency(t *testing.T) {
 		t.Fatalf("stale update: want 409 Conflict, got %v", err)
 	}
 	const writers = 20
-	// 20 writers on one object conflict a lot: retry with jittered back-off
-	// until every increment lands.
-	contended := wait.Backoff{Steps: 200, Duration: 2 * time.Millisecond, Factor: 1.5, Jitter: 1, Cap: 50 * time.Millisecond}
+	// 20 writers on one object conflict a lot: retry after a jittered 5-10 ms
+	// until every increment lands. (No Cap: reaching it ends a Backoff's
+	// steps, which under load left a writer without retries.)
+	contended := wait.Backoff{Steps: 400, Duration: 5 * time.Millisecond, Factor: 1, Jitter: 1}
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	for i := 0; i < writers; i++ {
