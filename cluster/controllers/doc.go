@@ -33,6 +33,16 @@
 // nil once ctx is done. To use a controller alone (tests), call New, then
 // Informers.Start(ctx.Done()), then Start.
 //
+// That wiring is written once, in Base (base.go): a controller's Config is
+// controllers.Config, New calls NewBase and registers its handlers
+// (WatchOwners for the kind it owns, WatchPods for pods it controls, Watch
+// for caches it only reads), and Start is Run with its sync function. The
+// ReplicaSet, ReplicationController and StatefulSet controllers are built so;
+// the others still carry their own copy, to be moved when next touched.
+// Controllers that keep interchangeable pods share their I/O too
+// (pods_io.go: ClaimPods, PodManager, SlowStart), and workloads with
+// template history share it (history.go).
+//
 // # Reconcile contract
 //
 // Controllers are level based: handlers only enqueue a key (namespace/name of
