@@ -313,7 +313,7 @@ func validatingAdmissionPolicyBindings() *Resource {
 		Columns: []metav1.TableColumnDefinition{
 			nameColumn(),
 			column("PolicyName", "string", "PolicyName indicates the policy definition which the policy binding binded to"),
-			column("ParamRef", "string", "ParamRef indicates the param resource which sets the configration param"),
+			column("ParamRef", "string", "ParamRef indicates the param resource which sets the configuration param"),
 			ageColumn(),
 		},
 		Row: func(obj runtime.Object) []any {
