@@ -361,7 +361,9 @@ func (cp *ControlPlane) start(name string, args []string, exited chan<- error) (
 	}
 	cmd := exec.Command(cp.cfg.Binaries.Path(name), args...)
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test
+	// No Pdeathsig: it fires when the forking OS thread exits, and the
+	// kubelet's network-namespace work ends locked threads, which killed
+	// the API server mid-test. stop (or the test's cleanup) ends them.
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)

@@ -309,7 +309,11 @@ func TestSevenNodesUpstreamControlPlane(t *testing.T) {
 			},
 			Timings: cellTimings(fast),
 		}
-		r := conformance.Run(t, tgt, conformance.Options{Profile: "core", ReportDir: reportDir(t, "seven-nodes")})
+		opts := conformance.Options{Profile: "core", ReportDir: reportDir(t, "seven-nodes")}
+		if f := os.Getenv("SEVEN_CONFORMANCE_FOCUS"); f != "" {
+			opts.Focus = []string{f}
+		}
+		r := conformance.Run(t, tgt, opts)
 		t.Logf("core profile: %s in %s: %d passed, %d failed, %d skipped, %d errors",
 			r.Result, time.Since(start).Round(time.Second),
 			len(r.IDsWithStatus(report.Pass)), len(r.IDsWithStatus(report.Fail)), len(r.IDsWithStatus(report.Skip)), len(r.IDsWithStatus(report.Error)))
