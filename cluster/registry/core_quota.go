@@ -109,7 +109,8 @@ func validateResourceName(name corev1.ResourceName, standard func(corev1.Resourc
 }
 
 func isQuotaResource(name corev1.ResourceName) bool {
-	return quotaResources.Has(name) || strings.HasPrefix(string(name), corev1.ResourceRequestsHugePagesPrefix)
+	return quotaResources.Has(name) || strings.HasPrefix(string(name), corev1.ResourceRequestsHugePagesPrefix) ||
+		strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix)
 }
 
 func validateQuotaList(list corev1.ResourceList, p *field.Path) field.ErrorList {

@@ -113,14 +113,17 @@ func validateDeviceConfig(c *resourcev1.DeviceConfiguration, p *field.Path) fiel
 	return errs
 }
 
-// validateDriverName checks a DRA driver name: a lower-case DNS subdomain
-// of at most 63 characters.
+// validateDriverName checks a DRA driver name: a DNS subdomain of at most
+// 63 characters once lower-cased (Kubernetes only warns about capitals).
 func validateDriverName(v string, p *field.Path) field.ErrorList {
 	if v == "" {
 		return field.ErrorList{field.Required(p, "")}
 	}
 	errs := validateMaxLength(v, draMaxDriverNameBytes, p)
-	return append(errs, validateDNSSubdomain(v, p)...)
+	for _, msg := range validation.IsDNS1123Subdomain(strings.ToLower(v)) {
+		errs = append(errs, field.Invalid(p, v, msg))
+	}
+	return errs
 }
 
 func deviceTaintRules() *Resource {
