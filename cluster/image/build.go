@@ -57,7 +57,7 @@ type File struct {
 // path), so building twice gives the same digests. Sources are read twice:
 // once to digest the layer, once to write it.
 func Build(w io.Writer, ref string, cfg Config, files []File) error {
-	if err := writeLayout(w, []layoutImage{{ref: ref, config: cfg}}, files); err != nil {
+	if err := writeLayout(w, []layoutImage{{ref: ref, config: cfg}}, files, false); err != nil {
 		return fmt.Errorf("build %s: %w", ref, err)
 	}
 	return nil
@@ -74,7 +74,9 @@ type layoutImage struct {
 var epoch = time.Unix(0, 0).UTC()
 
 // writeLayout writes an OCI layout tarball with images sharing one layer.
-func writeLayout(w io.Writer, images []layoutImage, files []File) error {
+// With dockerManifest it also writes manifest.json naming the same blobs, as
+// docker save has since Docker 25, so that older Docker loads it too.
+func writeLayout(w io.Writer, images []layoutImage, files []File, dockerManifest bool) error {
 	files, err := sortedFiles(files)
 	if err != nil {
 		return err
@@ -93,6 +95,7 @@ func writeLayout(w io.Writer, images []layoutImage, files []File) error {
 	}
 
 	var blobs []blob // configs and manifests, after the layer
+	var entries []dockerManifestEntry
 	index := ocispec.Index{
 		Versioned: specs.Versioned{SchemaVersion: 2},
 		MediaType: ocispec.MediaTypeImageIndex,
@@ -134,6 +137,11 @@ func writeLayout(w io.Writer, images []layoutImage, files []File) error {
 		}
 		manifestBlob := newBlob(ocispec.MediaTypeImageManifest, manifest)
 		blobs = append(blobs, configBlob, manifestBlob)
+		entries = append(entries, dockerManifestEntry{
+			Config:   blobName(configBlob.desc.Digest),
+			RepoTags: []string{named.String()},
+			Layers:   []string{blobName(layer.Digest)},
+		})
 		desc := manifestBlob.desc
 		desc.Platform = &platform
 		desc.Annotations = map[string]string{
@@ -162,6 +170,15 @@ func writeLayout(w io.Writer, images []layoutImage, files []File) error {
 	}
 	if err := writeTarFile(tw, "index.json", indexJSON); err != nil {
 		return err
+	}
+	if dockerManifest {
+		manifestJSON, err := json.Marshal(entries)
+		if err != nil {
+			return err
+		}
+		if err := writeTarFile(tw, "manifest.json", manifestJSON); err != nil {
+			return err
+		}
 	}
 	// Second pass: the layer itself, checked against the first.
 	if err := tw.WriteHeader(blobHeader(layer.Digest, layer.Size)); err != nil {
@@ -203,10 +220,15 @@ func newBlob(mediaType string, data []byte) blob {
 	}
 }
 
+// blobName is the path of a blob in a layout.
+func blobName(d digest.Digest) string {
+	return path.Join("blobs", d.Algorithm().String(), d.Encoded())
+}
+
 func blobHeader(d digest.Digest, size int64) *tar.Header {
 	return &tar.Header{
 		Typeflag: tar.TypeReg,
-		Name:     path.Join("blobs", d.Algorithm().String(), d.Encoded()),
+		Name:     blobName(d),
 		Mode:     0o644,
 		Size:     size,
 		ModTime:  epoch,

@@ -6,7 +6,8 @@
 // Docker's legacy `docker save` archive (manifest.json, before Docker 25). Store is a node's
 // local image store: Import adds the images of a tarball, Get resolves a
 // reference to an Image whose RootFS is a directory with the layers unpacked,
-// List enumerates. EnsureFixtures puts the fixture images on a node.
+// List enumerates. EnsureFixtures puts the fixture images on a node;
+// WriteFixtureArchive writes one as a tarball that docker load reads too.
 //
 // A Store is a directory:
 //
@@ -31,5 +32,5 @@
 // Files: ref.go (reference normalisation), build.go (Build), store.go (Open,
 // Get, List, records and blobs), import.go (Import), docker_archive.go (the
 // legacy docker save format), unpack.go (layers onto a rootfs), fixtures.go
-// (EnsureFixtures).
+// (EnsureFixtures, WriteFixtureArchive).
 package image

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -16,8 +17,11 @@ const FixtureRepository = "seven.local/fixture"
 // binary an image was built from.
 const LabelFixtureBinary = "dev.seven.fixture.binary"
 
+// fixtureImage is a fixture image's tag and the variable that sets it apart.
+type fixtureImage struct{ tag, env string }
+
 // fixtureImages are the fixture images: the same binary, configured apart.
-var fixtureImages = []struct{ tag, env string }{
+var fixtureImages = []fixtureImage{
 	{"v1", "FIXTURE_VERSION=v1"},
 	{"v2", "FIXTURE_VERSION=v2"},
 	{"v3", "FIXTURE_VERSION=v3"},
@@ -48,25 +52,13 @@ func (s *Store) EnsureFixtures(binary string) error {
 	if s.fixturesBuiltFrom(sum) {
 		return nil
 	}
-	images := make([]layoutImage, len(fixtureImages))
-	for i, img := range fixtureImages {
-		images[i] = layoutImage{
-			ref: FixtureRepository + ":" + img.tag,
-			config: Config{
-				Entrypoint: []string{"/fixture"},
-				Cmd:        []string{"serve"},
-				Env:        []string{"PATH=/", img.env},
-				Labels:     map[string]string{LabelFixtureBinary: sum.String()},
-			},
-		}
-	}
-	files := []File{{Path: "/fixture", Mode: 0o755, Source: binary}}
+	images, files := fixtureLayout(binary, sum, fixtureImages)
 
 	// Stream the layout straight into Import: nothing is written twice.
 	pr, pw := io.Pipe()
 	built := make(chan error, 1)
 	go func() {
-		err := writeLayout(pw, images, files)
+		err := writeLayout(pw, images, files, false)
 		pw.CloseWithError(err)
 		built <- err
 	}()
@@ -80,6 +72,44 @@ func (s *Store) EnsureFixtures(binary string) error {
 		return fmt.Errorf("fixture images: build: %w", buildErr)
 	}
 	return nil
+}
+
+// WriteFixtureArchive writes the fixture image of one tag (v1, v2, v3 or
+// broken; see FixtureRefs), built from the fixture binary as EnsureFixtures
+// builds it, as a tarball that both Import and `docker load` read: an OCI
+// layout with the manifest.json of docker save.
+func WriteFixtureArchive(w io.Writer, binary, tag string) error {
+	i := slices.IndexFunc(fixtureImages, func(img fixtureImage) bool { return img.tag == tag })
+	if i < 0 {
+		return fmt.Errorf("fixture image %q: no such tag (v1, v2, v3, broken)", tag)
+	}
+	sum, err := fileDigest(binary)
+	if err != nil {
+		return fmt.Errorf("fixture image %s: %w", tag, err)
+	}
+	images, files := fixtureLayout(binary, sum, fixtureImages[i:i+1])
+	if err := writeLayout(w, images, files, true); err != nil {
+		return fmt.Errorf("fixture image %s: %w", tag, err)
+	}
+	return nil
+}
+
+// fixtureLayout is the layout of some fixture images built from binary,
+// whose digest is sum.
+func fixtureLayout(binary string, sum digest.Digest, fixtures []fixtureImage) ([]layoutImage, []File) {
+	images := make([]layoutImage, len(fixtures))
+	for i, img := range fixtures {
+		images[i] = layoutImage{
+			ref: FixtureRepository + ":" + img.tag,
+			config: Config{
+				Entrypoint: []string{"/fixture"},
+				Cmd:        []string{"serve"},
+				Env:        []string{"PATH=/", img.env},
+				Labels:     map[string]string{LabelFixtureBinary: sum.String()},
+			},
+		}
+	}
+	return images, []File{{Path: "/fixture", Mode: 0o755, Source: binary}}
 }
 
 // fixturesBuiltFrom says whether every fixture image is stored and labelled

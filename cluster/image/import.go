@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"runtime"
 	"strings"
@@ -32,9 +33,19 @@ import (
 // wrote before Docker 25) is accepted too: its images are named by their
 // RepoTags, and each gets an OCI manifest made up from manifest.json, so its
 // Digest is not the one a registry would show.
+//
+// A failed import (a corrupt or truncated tarball, a missing blob) leaves the
+// store as it was: every image is checked before any reference is written,
+// and the blobs the import added are removed again. (A concurrent import of
+// the same content that found such a blob already present would lose it; the
+// reference it writes then fails Get until the image is imported again.)
 func (s *Store) Import(r io.Reader) ([]string, error) {
-	refs, err := s.importLayout(r)
+	imp := &Store{dir: s.dir, created: new([]digest.Digest)}
+	refs, err := imp.importLayout(r)
 	if err != nil {
+		for _, d := range *imp.created {
+			os.Remove(s.blobPath(d))
+		}
 		return nil, fmt.Errorf("import: %w", err)
 	}
 	return refs, nil
@@ -63,9 +74,27 @@ func (s *Store) importLayout(r io.Reader) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.writeRecords(recs)
+}
+
+// writeRecords writes the records of an import, putting back the previous
+// records if one cannot be written.
+func (s *Store) writeRecords(recs []record) ([]string, error) {
 	refs := make([]string, 0, len(recs))
+	previous := map[string][]byte{} // nil: none
 	for _, rec := range recs {
+		if _, seen := previous[rec.Ref]; !seen {
+			data, _ := os.ReadFile(s.recordPath(rec.Ref))
+			previous[rec.Ref] = data
+		}
 		if err := s.writeRecord(rec); err != nil {
+			for ref, data := range previous {
+				if data == nil {
+					os.Remove(s.recordPath(ref))
+				} else {
+					_ = s.writeFileAtomic(s.recordPath(ref), data) // best effort: the write error is the one to report
+				}
+			}
 			return nil, err
 		}
 		refs = append(refs, rec.Ref)

@@ -31,6 +31,9 @@ type Store struct {
 	// unpacking serialises the unpacking of one rootfs within this process
 	// (chain ID → *sync.Mutex); across processes the rename decides.
 	unpacking sync.Map
+	// created, in the view of the store an Import works through, lists the
+	// blobs the import added, for removal if it fails.
+	created *[]digest.Digest
 }
 
 // Image is a stored image, ready to run.
@@ -294,12 +297,27 @@ func (s *Store) putBlob(d digest.Digest, r io.Reader) error {
 		err = fmt.Errorf("blob %s: content does not match its digest", d)
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), s.blobPath(d))
+		err = s.commitBlob(f.Name(), d)
 	}
 	if err != nil {
 		os.Remove(f.Name())
 	}
 	return err
+}
+
+// commitBlob renames a staged file into place as blob d, or drops it if the
+// store has d already, and journals the blobs it adds.
+func (s *Store) commitBlob(staged string, d digest.Digest) error {
+	if s.hasBlob(d) {
+		return os.Remove(staged)
+	}
+	if err := os.Rename(staged, s.blobPath(d)); err != nil {
+		return err
+	}
+	if s.created != nil {
+		*s.created = append(*s.created, d)
+	}
+	return nil
 }
 
 // putBlobByContent stores the content of r as a blob and returns its
@@ -316,7 +334,7 @@ func (s *Store) putBlobByContent(r io.Reader) (ocispec.Descriptor, error) {
 	}
 	d := digest.NewDigest(digest.SHA256, h)
 	if err == nil {
-		err = os.Rename(f.Name(), s.blobPath(d))
+		err = s.commitBlob(f.Name(), d)
 	}
 	if err != nil {
 		os.Remove(f.Name())

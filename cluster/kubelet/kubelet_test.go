@@ -206,7 +206,10 @@ func TestKubelet(t *testing.T) {
 
 	t.Run("UnknownImage", func(t *testing.T) {
 		c.create(fixturePod("ghost", "seven.local/nope:v1"))
-		c.waitPod("ghost", 5*time.Second, "ErrImagePull", func(p *corev1.Pod) bool { return waitingReason(p) == "ErrImagePull" })
+		p := c.waitPod("ghost", 5*time.Second, "ErrImagePull", func(p *corev1.Pod) bool { return waitingReason(p) == "ErrImagePull" })
+		if msg := p.Status.ContainerStatuses[0].State.Waiting.Message; !strings.Contains(msg, "`seven image import --store "+c.images.Dir()+" FILE`") {
+			t.Errorf("ErrImagePull message %q does not name `seven image import --store <the node's store> FILE`", msg)
+		}
 		c.waitPod("ghost", 5*time.Second, "ImagePullBackOff", func(p *corev1.Pod) bool { return waitingReason(p) == "ImagePullBackOff" })
 		eventually(t, 5*time.Second, func() (bool, string) {
 			ev := c.events("ghost")

@@ -317,6 +317,16 @@ func backoffDelay(initial, maxDelay time.Duration, n int) time.Duration {
 	return min(d, maxDelay)
 }
 
+// importCommand is the command that imports a tarball into the image store
+// in dir: a node root's store is <root>/images (for the nodes of seven up,
+// <data-dir>/nodes/node-<i>).
+func importCommand(dir string) string {
+	if filepath.Base(dir) == "images" {
+		return "seven image import --root " + filepath.Dir(dir) + " FILE"
+	}
+	return "seven image import --store " + dir + " FILE"
+}
+
 // imageError is a missing image (ErrImagePull).
 type imageError struct{ err error }
 
@@ -330,7 +340,7 @@ func (k *Kubelet) startContainer(ctx context.Context, w *podWorker, pod *corev1.
 	img, err := k.cfg.Images.Get(c.Image)
 	if err != nil {
 		if errors.Is(err, image.ErrNotFound) {
-			return &imageError{fmt.Errorf("image %q not found in the node's image store (add it with `seven image import`)", c.Image)}
+			return &imageError{fmt.Errorf("image %q not found in the node's image store (add it with `%s`)", c.Image, importCommand(k.cfg.Images.Dir()))}
 		}
 		return &imageError{err}
 	}

@@ -35,6 +35,8 @@ func commands() []command {
 		{"netfault", "drop packets to or from IPv4 ranges in this network namespace (fault injection)", runNetfault},
 		{"kubelet", "run a node agent: registers the Node and runs its pods as real processes", runKubelet},
 		{"hollow-nodes", "register API-only nodes that report their pods running, for scale work", runHollowNodes},
+		{"image", "node image stores: `seven image import FILE...` adds docker-save or OCI tarballs to the nodes of seven up (or --root)", runImage},
+		{"fixture-images", "write the seven.local/fixture images as tarballs for docker load or seven image import", runFixtureImages},
 		{"etcd-compact", "compact the API server's etcd history up to now (old resourceVersions become 410 Expired)", runEtcdCompact},
 		{"version", "print the version", runVersion},
 	}

@@ -17,6 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/project-seven/seven/fixtures/fixturetest"
 )
 
 var (
@@ -49,6 +51,7 @@ func sevenBinary(t *testing.T) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	fixturetest.Cleanup()
 	if binary != "" {
 		os.RemoveAll(filepath.Dir(binary))
 	}
