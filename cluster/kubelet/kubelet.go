@@ -301,6 +301,12 @@ func (k *Kubelet) Start(ctx context.Context) error {
 		srv.Close()
 		return fmt.Errorf("kubelet: %w", err)
 	}
+	// The Lease comes with the Node: a node that reports Ready has a
+	// heartbeat to watch from its first moment, not once the pod caches
+	// have synced.
+	if err := k.renewLease(ctx); err != nil && ctx.Err() == nil {
+		k.log.Warn("lease renewal failed", "err", err)
+	}
 
 	k.factory = informers.NewSharedInformerFactoryWithOptions(k.cfg.Client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "spec.nodeName=" + k.cfg.NodeName }))
