@@ -6,7 +6,6 @@ package ctrdtest
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,8 @@ import (
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"golang.org/x/sys/unix"
+
+	"github.com/project-seven/seven/cluster/kubelet/runtime/containerd"
 )
 
 // Binary is the containerd executable the tests run.
@@ -30,34 +31,9 @@ type Daemon struct {
 	Address string
 	// Dir holds its configuration, root, state and sockets.
 	Dir    string
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when cmd has ended
+	cancel context.CancelFunc
+	done   chan error // receives what the daemon's Start returned
 }
-
-// config disables the CRI plugin (Seven drives containerd through its Go
-// client, and the CRI plugin would also insist on a negative oom_score_adj
-// this machine may refuse) and the snapshotters that cannot work here.
-const config = `version = 2
-root = %[1]q
-state = %[2]q
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp"]
-oom_score = 0
-
-[grpc]
-  address = %[3]q
-
-[ttrpc]
-  address = %[4]q
-
-[debug]
-  address = ""
-
-[metrics]
-  address = ""
-
-[plugins."io.containerd.internal.v1.opt"]
-  path = %[5]q
-`
 
 // Start starts a private containerd and stops it, with every container,
 // shim and mount it made, when the test ends. Without root or without the
@@ -90,54 +66,28 @@ func Start(t testing.TB) *Daemon {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &Daemon{Address: filepath.Join(dir, "c.sock"), Dir: dir}
-	cfg := fmt.Sprintf(config, filepath.Join(dir, "root"), filepath.Join(dir, "state"), d.Address, d.Address+".ttrpc", filepath.Join(dir, "opt"))
-	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	d := &Daemon{Dir: dir}
 	d.run(t)
 	t.Cleanup(func() { d.stop(t) })
-	d.waitServing(t)
 	return d
 }
 
-// run starts the containerd process.
+// run starts the containerd process and waits until it serves.
 func (d *Daemon) run(t testing.TB) {
 	t.Helper()
-	logf, err := os.OpenFile(filepath.Join(d.Dir, "containerd.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	daemon, err := containerd.NewDaemon(containerd.DaemonConfig{Binary: Binary, Dir: d.Dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logf.Close()
-	d.cmd = exec.Command(Binary, "--config", filepath.Join(d.Dir, "config.toml"), "--log-level", "info")
-	d.cmd.Stdout, d.cmd.Stderr = logf, logf
-	// Its own process group, so a ^C to the test does not reach it first.
-	// No Pdeathsig: it fires when the forking thread ends, and Go ends the
-	// threads of goroutines that locked them (network namespace helpers).
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := d.cmd.Start(); err != nil {
-		os.RemoveAll(d.Dir)
-		t.Fatalf("start containerd: %v", err)
-	}
-	d.exited = make(chan struct{})
-	go func(cmd *exec.Cmd, exited chan<- struct{}) {
-		_ = cmd.Wait()
-		close(exited)
-	}(d.cmd, d.exited)
-}
-
-func (d *Daemon) waitServing(t testing.TB) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := client.New(d.Address, client.WithTimeout(30*time.Second))
-	if err != nil {
-		t.Fatalf("connect to containerd: %v\n%s", err, d.Log())
-	}
-	defer c.Close()
-	// client.New waits for the connection; IsServing for the health check.
-	if ok, err := c.IsServing(ctx); !ok {
-		t.Fatalf("containerd not serving: %v\n%s", err, d.Log())
+	d.Address = daemon.Address()
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel, d.done = cancel, make(chan error, 1)
+	go func() { d.done <- daemon.Start(ctx) }()
+	select {
+	case <-daemon.Serving():
+	case err := <-d.done:
+		cancel()
+		t.Fatalf("start containerd: %v\n%s", err, d.Log())
 	}
 }
 
@@ -147,18 +97,17 @@ func (d *Daemon) Restart(t testing.TB) {
 	t.Helper()
 	d.terminate()
 	d.run(t)
-	d.waitServing(t)
 }
 
-// terminate stops the containerd process: SIGTERM, SIGKILL after 15 s.
+// terminate stops the containerd process (the daemon's Start sends
+// SIGTERM, then SIGKILL after 15 s).
 func (d *Daemon) terminate() {
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(15 * time.Second):
-		_ = d.cmd.Process.Kill()
-		<-d.exited
+	if d.cancel == nil {
+		return
 	}
+	d.cancel()
+	<-d.done
+	d.cancel = nil
 }
 
 // Log returns containerd's log so far.
