@@ -408,7 +408,7 @@ func (c *Cluster) runNodes(ctx context.Context, kubeconfig []byte) error {
 	for i := range nodes {
 		spec := nodeSpec{
 			Index: i + 1, Name: nodeName(c.cfg.NodeMode, i+1), IP: c.layout.Nodes[i],
-			Timings: c.cfg.TimingsPreset, Mode: c.cfg.NodeMode, Hostname: nodeContainerName(c.cfg.Name, i+1),
+			Timings: c.cfg.TimingsPreset, Mode: c.cfg.NodeMode, Runtime: c.cfg.Runtime, Hostname: nodeContainerName(c.cfg.Name, i+1),
 		}
 		nodes[i] = Node{Name: spec.Name, Container: spec.Hostname, IP: spec.IP}
 		wg.Add(1)
@@ -437,7 +437,7 @@ func (c *Cluster) runNode(ctx context.Context, s nodeSpec, kubeconfig []byte, ca
 	opts := append(c.containerOptions(s.Hostname, RoleNode, s.IP, []string{s.Name, s.Hostname}, LabelNode, s.Name),
 		testcontainers.WithCmd(cmd...),
 		testcontainers.WithFiles(files...),
-		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { nodeSecurity(s.Mode, hc) }),
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { nodeSecurity(s, hc) }),
 	)
 	if _, err := testcontainers.Run(ctx, c.image, opts...); err != nil {
 		return fmt.Errorf("run node %s: %w", s.Name, err)

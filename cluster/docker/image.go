@@ -44,6 +44,9 @@ type ImageSource struct {
 	// when no binaries are given; default: found by walking up from the
 	// working directory.
 	ModuleDir string
+	// NoContainerd leaves containerd, its shim and runc out of the image
+	// (for the process runtime on a host without them).
+	NoContainerd bool
 }
 
 // EnsureImage returns the tag of a node image holding src's binaries,
@@ -76,13 +79,21 @@ func ensureImage(ctx context.Context, cli *client.Client, src ImageSource, log *
 			return "", err
 		}
 	}
-	plugins := cniPluginPaths(filepath.Join(filepath.Dir(seven), "cni"))
-	for _, p := range plugins {
+	files := []imageFile{{Path: sevenPath, Src: seven, Mode: 0o755}, {Path: fixturePath, Src: fixture, Mode: 0o755}}
+	for _, p := range cniPluginPaths(filepath.Join(filepath.Dir(seven), "cni")) {
 		if _, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("image: CNI plugin %s: %w (make build puts the plugins in bin/cni)", filepath.Base(p), err)
 		}
+		files = append(files, imageFile{Path: cniDir + "/" + filepath.Base(p), Src: p, Mode: 0o755})
 	}
-	hash, err := hashFiles(append([]string{seven, fixture}, plugins...)...)
+	if !src.NoContainerd {
+		progs, err := hostPrograms(containerdPrograms)
+		if err != nil {
+			return "", fmt.Errorf("image: %w", err)
+		}
+		files = append(files, progs...)
+	}
+	hash, err := hashFiles(files)
 	if err != nil {
 		return "", fmt.Errorf("image: %w", err)
 	}
@@ -94,7 +105,7 @@ func ensureImage(ctx context.Context, cli *client.Client, src ImageSource, log *
 		return "", fmt.Errorf("inspect image %s: %w", tag, err)
 	}
 	start := time.Now()
-	if err := buildImage(ctx, cli, tag, hash, seven, fixture, plugins); err != nil {
+	if err := buildImage(ctx, cli, tag, hash, files); err != nil {
 		return "", err
 	}
 	log.Info("built node image", "image", tag, "took", time.Since(start).Round(time.Millisecond))
@@ -178,10 +189,12 @@ func buildBinaries(ctx context.Context, moduleDir, out string, log *slog.Logger)
 	return filepath.Join(out, "seven"), filepath.Join(out, "fixture"), nil
 }
 
-func hashFiles(paths ...string) (string, error) {
+// hashFiles hashes the image's files: where each goes, and its content.
+func hashFiles(files []imageFile) (string, error) {
 	h := sha256.New()
-	for _, p := range paths {
-		f, err := os.Open(p)
+	for _, file := range files {
+		fmt.Fprintf(h, "%s %o\n", file.Path, file.Mode)
+		f, err := os.Open(file.Src)
 		if err != nil {
 			return "", err
 		}
@@ -205,29 +218,41 @@ func cniPluginPaths(dir string) []string {
 	return out
 }
 
-// dockerfile is the whole image: the binaries and the directories a scratch
-// image lacks (a sticky /tmp, the data and kubeconfig directories).
+// dockerfile is the whole image: the files and the directories a scratch
+// image lacks (a sticky /tmp, the data, run and kubeconfig directories).
 const dockerfile = `FROM scratch
 COPY rootfs/ /
 ENTRYPOINT ["` + sevenPath + `"]
 `
 
-// buildContext writes the build context as a tar stream.
-func buildContext(w io.Writer, seven, fixture string, plugins []string) error {
+// imageDirs are the directories every node image has, with their modes.
+var imageDirs = []struct {
+	path string
+	mode int64
+}{{"/tmp", 0o1777}, {"/run", 0o755}, {"/etc/seven", 0o755}, {"/var/lib/seven", 0o700}, {cniDir, 0o755}, {programDir, 0o755}}
+
+// buildContext writes the build context as a tar stream: the Dockerfile
+// and rootfs/ with files at their paths, parents first.
+func buildContext(w io.Writer, files []imageFile) error {
 	tw := tar.NewWriter(w)
 	now := time.Now()
-	dir := func(name string, mode int64) error {
-		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: mode, ModTime: now})
-	}
-	file := func(name string, mode int64, data []byte) error {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)), ModTime: now}); err != nil {
+	dirs := map[string]bool{}
+	var mkdir func(path string, mode int64) error
+	mkdir = func(path string, mode int64) error {
+		if path == "/" || dirs[path] {
+			return nil
+		}
+		if err := mkdir(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}
-		_, err := tw.Write(data)
-		return err
+		dirs[path] = true
+		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "rootfs" + path + "/", Mode: mode, ModTime: now})
 	}
-	copyFile := func(name, path string) error {
-		f, err := os.Open(path)
+	copyFile := func(file imageFile) error {
+		if err := mkdir(filepath.Dir(file.Path), 0o755); err != nil {
+			return err
+		}
+		f, err := os.Open(file.Src)
 		if err != nil {
 			return err
 		}
@@ -236,44 +261,37 @@ func buildContext(w io.Writer, seven, fixture string, plugins []string) error {
 		if err != nil {
 			return err
 		}
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o755, Size: st.Size(), ModTime: now}); err != nil {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "rootfs" + file.Path, Mode: file.Mode, Size: st.Size(), ModTime: now}); err != nil {
 			return err
 		}
 		_, err = io.Copy(tw, f)
 		return err
 	}
-	steps := []func() error{
-		func() error { return file("Dockerfile", 0o644, []byte(dockerfile)) },
-		func() error { return dir("rootfs", 0o755) },
-		func() error { return dir("rootfs/tmp", 0o1777) },
-		func() error { return dir("rootfs/etc", 0o755) },
-		func() error { return dir("rootfs/etc/seven", 0o755) },
-		func() error { return dir("rootfs/var", 0o755) },
-		func() error { return dir("rootfs/var/lib", 0o755) },
-		func() error { return dir("rootfs/var/lib/seven", 0o700) },
-		func() error { return dir("rootfs/usr", 0o755) },
-		func() error { return dir("rootfs/usr/local", 0o755) },
-		func() error { return dir("rootfs/usr/local/bin", 0o755) },
-		func() error { return copyFile("rootfs"+sevenPath, seven) },
-		func() error { return copyFile("rootfs"+fixturePath, fixture) },
-		func() error { return dir("rootfs/opt", 0o755) },
-		func() error { return dir("rootfs/opt/cni", 0o755) },
-		func() error { return dir("rootfs"+cniDir, 0o755) },
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile)), ModTime: now}); err != nil {
+		return err
 	}
-	for _, p := range plugins {
-		steps = append(steps, func() error { return copyFile("rootfs"+cniDir+"/"+filepath.Base(p), p) })
+	if _, err := io.WriteString(tw, dockerfile); err != nil {
+		return err
 	}
-	for _, s := range steps {
-		if err := s(); err != nil {
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "rootfs/", Mode: 0o755, ModTime: now}); err != nil {
+		return err
+	}
+	for _, d := range imageDirs {
+		if err := mkdir(d.path, d.mode); err != nil {
+			return err
+		}
+	}
+	for _, f := range files {
+		if err := copyFile(f); err != nil {
 			return err
 		}
 	}
 	return tw.Close()
 }
 
-func buildImage(ctx context.Context, cli *client.Client, tag, hash, seven, fixture string, plugins []string) error {
+func buildImage(ctx context.Context, cli *client.Client, tag, hash string, files []imageFile) error {
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(buildContext(pw, seven, fixture, plugins)) }()
+	go func() { pw.CloseWithError(buildContext(pw, files)) }()
 	defer pr.Close()
 	res, err := cli.ImageBuild(ctx, pr, client.ImageBuildOptions{
 		Tags:        []string{tag},

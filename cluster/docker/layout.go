@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 
 	"github.com/project-seven/seven/cluster/hollow"
 )
@@ -36,11 +37,15 @@ const (
 
 // Fixed layout inside a container.
 const (
-	apiPort          = 6443
-	dataDir          = "/var/lib/seven"
-	cpKubeconfig     = dataDir + "/kubeconfig"
-	nodeKubeconfig   = "/etc/seven/kubeconfig"
-	sevenPath        = "/usr/local/bin/seven"
+	apiPort        = 6443
+	dataDir        = "/var/lib/seven"
+	cpKubeconfig   = dataDir + "/kubeconfig"
+	nodeKubeconfig = "/etc/seven/kubeconfig"
+	sevenPath      = "/usr/local/bin/seven"
+	// containerdRoot is the containerd root of a node: a volume of the
+	// node container's own, since overlayfs snapshots cannot sit on the
+	// container's overlay root.
+	containerdRoot   = "/var/lib/containerd"
 	fixturePath      = "/usr/local/bin/fixture"
 	controlPlaneHost = "control-plane" // network alias of the control plane
 	maxNodes         = 200
@@ -128,6 +133,7 @@ type nodeSpec struct {
 	IP       netip.Addr
 	Timings  string
 	Mode     NodeMode
+	Runtime  string
 	Hostname string // container name
 }
 
@@ -143,24 +149,24 @@ func nodeName(m NodeMode, i int) string {
 // nodeCommand is the one place that says what a node container runs.
 func nodeCommand(s nodeSpec) []string {
 	switch s.Mode {
-	case NodeKubelet:
-		return []string{"kubelet",
+	case NodeKubelet, NodeCNI:
+		cmd := "node"
+		if s.Mode == NodeKubelet {
+			cmd = "kubelet"
+		}
+		args := []string{cmd,
 			"--kubeconfig", nodeKubeconfig,
 			"--node-name", s.Name,
 			"--node-ip", s.IP.String(),
 			"--mode", "cni",
 			"--fixture-binary", fixturePath,
 			"--timings", s.Timings,
+			"--writable-cgroups",
 		}
-	case NodeCNI:
-		return []string{"node",
-			"--kubeconfig", nodeKubeconfig,
-			"--node-name", s.Name,
-			"--node-ip", s.IP.String(),
-			"--mode", "cni",
-			"--fixture-binary", fixturePath,
-			"--timings", s.Timings,
+		if s.Runtime == RuntimeContainerd {
+			args = append(args, "--runtime", RuntimeContainerd, "--containerd-binary", programDir+"/containerd", "--containerd-root", containerdRoot)
 		}
+		return args
 	default:
 		return []string{"hollow-nodes",
 			"--kubeconfig", nodeKubeconfig,
@@ -178,10 +184,14 @@ func nodeCommand(s nodeSpec) []string {
 // Docker's seccomp and AppArmor profiles, and without its masked and
 // read-only /proc paths (the kernel refuses a new procfs while parts of /proc
 // are over-mounted). That is less than --privileged: no host devices.
-func nodeSecurity(m NodeMode, hc *container.HostConfig) {
+func nodeSecurity(s nodeSpec, hc *container.HostConfig) {
 	hc.CapAdd = []string{"NET_ADMIN", "NET_RAW"}
-	if m == NodeHollow {
+	if s.Mode == NodeHollow {
 		return
+	}
+	if s.Runtime == RuntimeContainerd {
+		// An anonymous volume: removed with the container.
+		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Target: containerdRoot})
 	}
 	hc.CapAdd = append(hc.CapAdd, "SYS_ADMIN")
 	hc.SecurityOpt = []string{"seccomp=unconfined", "apparmor=unconfined"}

@@ -30,6 +30,12 @@ const (
 	NodeKubelet NodeMode = "kubelet"
 )
 
+// Container runtimes of node containers (Config.Runtime).
+const (
+	RuntimeContainerd = "containerd" // seven node --runtime containerd
+	RuntimeProcess    = "process"
+)
+
 // Config is a cluster's configuration. Build it with options (NewCluster) or
 // fill it directly (New).
 type Config struct {
@@ -46,6 +52,10 @@ type Config struct {
 	TimingsPreset string
 	// NodeMode is what node containers run; default NodeCNI.
 	NodeMode NodeMode
+	// Runtime is the container runtime of nodes that run pods:
+	// RuntimeContainerd (the default: a containerd in each node container)
+	// or RuntimeProcess (Seven's own).
+	Runtime string
 	// Image is a node image to use as is; empty builds (or reuses) one from
 	// Binaries with EnsureImage.
 	Image string
@@ -92,6 +102,9 @@ func WithTimings(preset string) Option { return func(c *Config) { c.TimingsPrese
 // WithNodeMode sets what node containers run.
 func WithNodeMode(m NodeMode) Option { return func(c *Config) { c.NodeMode = m } }
 
+// WithRuntime sets the nodes' container runtime.
+func WithRuntime(r string) Option { return func(c *Config) { c.Runtime = r } }
+
 // WithImage uses an existing node image instead of building one.
 func WithImage(ref string) Option { return func(c *Config) { c.Image = ref } }
 
@@ -125,6 +138,7 @@ func DefaultConfig() Config {
 		Nodes:          1,
 		TimingsPreset:  timings.PresetFast,
 		NodeMode:       NodeCNI,
+		Runtime:        RuntimeContainerd,
 		StartupTimeout: 2 * time.Minute,
 	}
 }
@@ -162,6 +176,16 @@ func (c *Config) validate() error {
 	case NodeHollow, NodeCNI, NodeKubelet:
 	default:
 		return fmt.Errorf("node mode %q: want %q, %q or %q", c.NodeMode, NodeHollow, NodeKubelet, NodeCNI)
+	}
+	switch c.Runtime {
+	case "":
+		c.Runtime = RuntimeContainerd
+	case RuntimeContainerd, RuntimeProcess:
+	default:
+		return fmt.Errorf("runtime %q: want %q or %q", c.Runtime, RuntimeContainerd, RuntimeProcess)
+	}
+	if c.Runtime == RuntimeProcess {
+		c.Binaries.NoContainerd = true
 	}
 	switch c.Partition {
 	case "":

@@ -20,6 +20,8 @@ import (
 	"github.com/project-seven/seven/cluster/dns"
 	"github.com/project-seven/seven/cluster/hollow"
 	"github.com/project-seven/seven/cluster/kubelet"
+	krt "github.com/project-seven/seven/cluster/kubelet/runtime"
+	"github.com/project-seven/seven/cluster/kubelet/runtime/containerd"
 	"github.com/project-seven/seven/cluster/proxy"
 	"github.com/project-seven/seven/cluster/scheduler"
 	"github.com/project-seven/seven/cluster/timings"
@@ -147,7 +149,8 @@ type kubeletFlags struct {
 	nodeName, nodeIP, podCIDR, rootDir, fixture, clusterDNS, clusterDomain string
 	cpu, memory, mode, shim, bridge, cniBinDir                             string
 	tlsCertFile, tlsKeyFile, clientCAFile                                  string
-	runtime, containerdAddress                                             string
+	runtime, containerdAddress, containerdBinary, containerdRoot           string
+	writableCgroups                                                        bool
 	port, pods, eventBurst                                                 int
 	eventQPS                                                               float64
 }
@@ -172,6 +175,9 @@ func (kf *kubeletFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&kf.shim, "shim", "", "the container shim binary (default: seven-shim next to seven, else seven itself)")
 	fs.StringVar(&kf.runtime, "runtime", kubelet.RuntimeProcess, "container runtime: process (Seven's own) or containerd")
 	fs.StringVar(&kf.containerdAddress, "containerd-address", "/run/containerd/containerd.sock", "containerd's socket (--runtime containerd)")
+	fs.StringVar(&kf.containerdBinary, "containerd-binary", "", "--runtime containerd: run a containerd of the node's own from this binary (sockets and state in /run/seven/containerd) instead of connecting to --containerd-address")
+	fs.BoolVar(&kf.writableCgroups, "writable-cgroups", false, "remount read-write the cgroup mounts a container sees read-only, so pods' cgroups nest under the node container's (node containers)")
+	fs.StringVar(&kf.containerdRoot, "containerd-root", "/var/lib/seven/containerd", "--containerd-binary: that containerd's root (images, snapshots); overlayfs snapshots need it off an overlay file system")
 	fs.Float64Var(&kf.eventQPS, "event-qps", 50, "rate limit of event writes, apart from status writes")
 	fs.IntVar(&kf.eventBurst, "event-burst", 100, "burst of event writes")
 	fs.StringVar(&kf.tlsCertFile, "tls-cert-file", "", "the kubelet API's serving certificate (PEM), issued by the cluster CA for the node's name and IP (default: a self-signed one, which API servers that verify kubelets refuse)")
@@ -239,11 +245,57 @@ func runKubelet(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	k, err := kf.kubelet(c)
-	if err != nil {
-		return err
-	}
-	return k.Start(ctx)
+	return kf.withContainerd(c, func() (component.Component, error) { return kf.kubelet(c) }).Start(ctx)
+}
+
+// withContainerd runs the node's components that build makes, after
+// starting a containerd of the node's own when --containerd-binary asks
+// for one (build connects to it, so it runs once containerd serves), and
+// after making the cgroup mounts writable when --writable-cgroups asks.
+func (kf *kubeletFlags) withContainerd(c *clientSetup, build func() (component.Component, error)) component.Component {
+	return component.Func(func(ctx context.Context) error {
+		if kf.writableCgroups {
+			changed, err := krt.MakeCgroupsWritable("/sys/fs/cgroup")
+			if err != nil {
+				return err
+			}
+			if len(changed) > 0 {
+				c.log.Info("cgroup mounts made writable", "mounts", changed)
+			}
+		}
+		start := component.Func(func(ctx context.Context) error {
+			comp, err := build()
+			if err != nil {
+				return err
+			}
+			return comp.Start(ctx)
+		})
+		if kf.containerdBinary == "" {
+			return start(ctx)
+		}
+		if kf.runtime != kubelet.RuntimeContainerd {
+			return errors.New("--containerd-binary needs --runtime containerd")
+		}
+		d, err := containerd.NewDaemon(containerd.DaemonConfig{
+			Binary: kf.containerdBinary, Dir: "/run/seven/containerd", Root: kf.containerdRoot,
+			Output: os.Stderr, Logger: c.log.With("component", "containerd"),
+		})
+		if err != nil {
+			return err
+		}
+		kf.containerdAddress = d.Address()
+		return component.Group{
+			{Name: "containerd", Component: d},
+			{Name: "node", Component: component.Func(func(ctx context.Context) error {
+				select {
+				case <-d.Serving():
+				case <-ctx.Done():
+					return nil
+				}
+				return start(ctx)
+			})},
+		}.Start(ctx)
+	})
 }
 
 // runNode runs what a node container runs: the kubelet, the service proxy
@@ -266,27 +318,29 @@ func runNode(ctx context.Context, args []string) error {
 	if kf.clusterDNS == "" {
 		kf.clusterDNS = kf.nodeIP
 	}
-	k, err := kf.kubelet(c)
-	if err != nil {
-		return err
-	}
-	mode := proxy.ModeLoopback
-	if kf.mode == kubelet.ModeCNI {
-		mode = proxy.ModeRouted
-	}
-	p, err := proxy.New(proxy.Config{Client: c.client, NodeName: kf.nodeName, NodeIPs: []string{kf.nodeIP}, Mode: mode,
-		Timings: c.timings, Logger: c.log.With("component", "proxy")})
-	if err != nil {
-		return err
-	}
-	d, err := dns.New(dns.Config{Client: c.client, Listen: net.JoinHostPort(kf.nodeIP, "53"), Domain: kf.clusterDomain,
-		Timings: c.timings, Logger: c.log.With("component", "dns")})
-	if err != nil {
-		return err
-	}
-	return component.Group{
-		{Name: "kubelet", Component: k},
-		{Name: "proxy", Component: p},
-		{Name: "dns", Component: d},
-	}.Start(ctx)
+	return kf.withContainerd(c, func() (component.Component, error) {
+		k, err := kf.kubelet(c)
+		if err != nil {
+			return nil, err
+		}
+		mode := proxy.ModeLoopback
+		if kf.mode == kubelet.ModeCNI {
+			mode = proxy.ModeRouted
+		}
+		p, err := proxy.New(proxy.Config{Client: c.client, NodeName: kf.nodeName, NodeIPs: []string{kf.nodeIP}, Mode: mode,
+			Timings: c.timings, Logger: c.log.With("component", "proxy")})
+		if err != nil {
+			return nil, err
+		}
+		d, err := dns.New(dns.Config{Client: c.client, Listen: net.JoinHostPort(kf.nodeIP, "53"), Domain: kf.clusterDomain,
+			Timings: c.timings, Logger: c.log.With("component", "dns")})
+		if err != nil {
+			return nil, err
+		}
+		return component.Group{
+			{Name: "kubelet", Component: k},
+			{Name: "proxy", Component: p},
+			{Name: "dns", Component: d},
+		}, nil
+	}).Start(ctx)
 }
