@@ -277,8 +277,25 @@ func setUp(ctx context.Context) (*framework.Env, error) {
 		if err := waitForNodes(ctx, client, want, env.Limits.PodStart); err != nil {
 			return nil, err
 		}
+		if env.Implementation.Nodes, err = describeNodes(ctx, client); err != nil {
+			return nil, err
+		}
 	}
 	return env, nil
+}
+
+// describeNodes says what each node runs, for the report.
+func describeNodes(ctx context.Context, client kubernetes.Interface) ([]target.Node, error) {
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	out := make([]target.Node, 0, len(nodes.Items))
+	for _, n := range nodes.Items {
+		i := n.Status.NodeInfo
+		out = append(out, target.Node{Name: n.Name, KubeletVersion: i.KubeletVersion, ContainerRuntime: i.ContainerRuntimeVersion, OSImage: i.OSImage})
+	}
+	return out, nil
 }
 
 func waitForNodes(ctx context.Context, client kubernetes.Interface, want int, within time.Duration) error {

@@ -130,6 +130,35 @@ func TestDeviationsInTheReport(t *testing.T) {
 	}
 }
 
+// TestNodesInTheReport: each node's kubelet and container runtime are in
+// the YAML and the summary, so a report says what the guarantees ran on.
+func TestNodesInTheReport(t *testing.T) {
+	env := &framework.Env{Target: "docker", Config: &rest.Config{Host: "https://127.0.0.1:6443"},
+		Implementation: target.Implementation{Name: "seven", Nodes: []target.Node{
+			{Name: "node-1", KubeletVersion: "v1.37.2-seven", ContainerRuntime: "containerd://1.6.20"},
+			{Name: "node-2", KubeletVersion: "v1.37.2", ContainerRuntime: "seven://v1.37.2-seven"},
+		}}}
+	r := Build(Input{Catalogue: catalogue, Ginkgo: types.Report{}, Env: env, TargetName: "docker"})
+	dir := t.TempDir()
+	if err := WriteAll(dir, types.Report{}, r); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, YAMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "  - containerRuntime: containerd://1.6.20\n    kubeletVersion: v1.37.2-seven\n    name: node-1\n"; !strings.Contains(string(raw), want) {
+		t.Errorf("YAML lacks implementation.nodes:\n%s", raw)
+	}
+	var b bytes.Buffer
+	WriteSummary(&b, r)
+	for _, want := range []string{"node node-1: kubelet v1.37.2-seven, runtime containerd://1.6.20", "node node-2: kubelet v1.37.2, runtime seven://v1.37.2-seven"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
 func TestProgress(t *testing.T) {
 	var b bytes.Buffer
 	p := NewProgress(&b)

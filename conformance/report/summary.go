@@ -33,6 +33,9 @@ func WriteSummary(w io.Writer, r ConformanceReport) {
 	fmt.Fprintf(w, "\n%d guarantees, %d selected: %d passed, %d failed, %d skipped, %d errors (%d not selected)\n",
 		t.Guarantees, t.Selected, t.Passed, t.Failed, t.Skipped, t.Errored, t.NotSelected)
 	fmt.Fprintf(w, "target %s (%s), implementation %s %s\n", r.Target.Name, r.Target.Server, r.Implementation.Name, r.Implementation.Version)
+	for _, n := range r.Implementation.Nodes {
+		fmt.Fprintf(w, "node %s: kubelet %s, runtime %s\n", n.Name, n.KubeletVersion, n.ContainerRuntime)
+	}
 	for _, d := range r.Implementation.Deviations {
 		fmt.Fprintf(w, "deviation %s: %s\n", d.ID, d.Reason)
 	}

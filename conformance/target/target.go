@@ -50,6 +50,17 @@ type Implementation struct {
 	// Deviations are the ways the implementation declares it behaves unlike
 	// Kubernetes (see ResolveDeviations); none for upstream Kubernetes.
 	Deviations []deviations.Deviation `json:"deviations"`
+	// Nodes are the target's nodes as they describe themselves when the
+	// suite starts: which kubelet and which container runtime each runs.
+	Nodes []Node `json:"nodes,omitempty"`
+}
+
+// Node is one node's status.nodeInfo, as the report shows it.
+type Node struct {
+	Name             string `json:"name"`
+	KubeletVersion   string `json:"kubeletVersion"`
+	ContainerRuntime string `json:"containerRuntime"`
+	OSImage          string `json:"osImage,omitempty"`
 }
 
 // Factory builds a target from command-line style options.
