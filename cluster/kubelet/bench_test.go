@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/project-seven/seven/cluster/image"
+	"github.com/project-seven/seven/cluster/kubelet/runtime/containerd/ctrdtest"
 	"github.com/project-seven/seven/cluster/timings"
 )
 
@@ -34,9 +35,21 @@ import (
 // kubelet's (and `seven up`'s): "shared" with its Events on the same client,
 // "events-apart" with a second client for Events (as Kubernetes does).
 // "-shim" variants run containers under the dedicated seven-shim binary
-// rather than the re-executed (100 MB) test binary. Run with -benchtime=1x: it reports p50, p99
+// rather than the re-executed (100 MB) test binary; "-containerd" variants
+// run them in a private containerd (CNI mode, as root; the first pod
+// copies the image into containerd). Run with -benchtime=1x: it reports p50, p99
 // and max in ms, and the kubelet's API writes per pod.
 func BenchmarkPodStartup(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		gap  time.Duration
+	}{{"burst-containerd", 0}, {"paced-containerd", 100 * time.Millisecond}} {
+		b.Run(mode.name+"/"+ModeCNI, func(b *testing.B) {
+			requireRoot(b, "a network namespace per pod")
+			d := ctrdtest.Start(b)
+			podStartup(b, mode.gap, clusterOpts{CNI: true, Containerd: d.Address})
+		})
+	}
 	for _, mode := range []struct {
 		name   string
 		gap    time.Duration

@@ -3,12 +3,10 @@ package kubelet
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/project-seven/seven/cluster/kubelet/runtime/containerd/ctrdtest"
@@ -78,31 +76,4 @@ func TestContainerdRuntime(t *testing.T) {
 		list, err := c.kubelet().rt.List()
 		return err == nil && len(list) == 0, fmt.Sprintf("containers left: %d %v", len(list), err)
 	})
-}
-
-// TestContainerdPodStartLatency measures pod start on containerd with the
-// image present: create to Running, pods created one after another.
-func TestContainerdPodStartLatency(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures pod start")
-	}
-	requireRoot(t, "a network namespace per pod")
-	d := ctrdtest.Start(t)
-	c := newClusterOpts(t, clusterOpts{CNI: true, Containerd: d.Address})
-	// Warm: the first pod imports and unpacks the image.
-	c.create(fixturePod("warm", "seven.local/fixture:v1"))
-	c.waitPod("warm", time.Minute, "running", running)
-
-	const n = 20
-	lat := make([]time.Duration, 0, n)
-	for i := range n {
-		name := fmt.Sprintf("lat-%02d", i)
-		start := time.Now()
-		c.create(fixturePod(name, "seven.local/fixture:v1"))
-		c.waitPod(name, time.Minute, "running", func(p *corev1.Pod) bool { return running(p) })
-		lat = append(lat, time.Since(start))
-	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	t.Logf("pod start on containerd (create → Running, image present, %d pods): p50 %s, p99 %s, max %s",
-		n, lat[n/2].Round(time.Millisecond), lat[n*99/100].Round(time.Millisecond), lat[n-1].Round(time.Millisecond))
 }
