@@ -4,10 +4,14 @@
 //
 // Build writes a one-layer image as an OCI layout tarball. Import also reads
 // Docker's legacy `docker save` archive (manifest.json, before Docker 25). Store is a node's
-// local image store: Import adds the images of a tarball, Get resolves a
+// local image store: Import adds the images of a tarball, Pull fetches one
+// from a registry (OCI distribution / Docker registry v2, an index resolved
+// to linux/<GOARCH>, credentials from docker configs found by a Keyring as
+// the Kubernetes kubelet's), Get resolves a
 // reference to an Image whose RootFS is a directory with the layers unpacked,
 // List enumerates. EnsureFixtures puts the fixture images on a node;
 // WriteFixtureArchive writes one as a tarball that docker load reads too.
+// References under LocalDomain (seven.local) are never pulled.
 //
 // A Store is a directory:
 //
@@ -32,5 +36,7 @@
 // Files: ref.go (reference normalisation), build.go (Build), store.go (Open,
 // Get, List, records and blobs), import.go (Import), docker_archive.go (the
 // legacy docker save format), unpack.go (layers onto a rootfs), fixtures.go
-// (EnsureFixtures, WriteFixtureArchive).
+// (EnsureFixtures, WriteFixtureArchive), pull.go (Pull, registry errors,
+// plain HTTP only for loopback and insecure registries), keyring.go (docker
+// configs, Keyring). Package registrytest runs a registry in a test.
 package image

@@ -168,6 +168,10 @@ func (s *Store) resolve(ref string) (record, error) {
 		return record{}, err
 	}
 	if canonical, ok := named.(reference.Canonical); ok {
+		// A pull by an index's digest records the reference as it is.
+		if r, err := s.readRecord(named.String()); err == nil {
+			return r, nil
+		}
 		recs, err := s.records()
 		if err != nil {
 			return record{}, err

@@ -10,6 +10,12 @@
 //   - node.go: Node registration, NodeStatus updates, the node Lease.
 //   - pods.go: one worker per pod, serialised: sandbox (IP, volumes, hosts
 //     and resolv.conf), Decide, kill/start/remove, status write, deletion.
+//   - images.go: a container's image: imagePullPolicy (decideImage, pure),
+//     imagePullSecrets → registry credentials, the image events and waiting
+//     reasons of upstream's image manager (ErrImagePull, ImagePullBackOff,
+//     ErrImageNeverPull, InvalidImageName). imagepull.go: pulls into the
+//     node's image store outside the pod workers, one at a time, a pull per
+//     reference and credentials however many pods wait for it.
 //   - env.go, volumes.go: container environment and volumes.
 //   - security.go: what a container runs as (containerSecurity, pure): user
 //     and group from the security contexts and the image's USER, groups,

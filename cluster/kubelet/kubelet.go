@@ -67,6 +67,10 @@ type Config struct {
 	// image store (RootDir/images) when Images is nil.
 	RootDir string
 	Images  *image.Store
+	// InsecureRegistries may be reached over plain HTTP, and over HTTPS
+	// without a certificate check: host, host:port or a CIDR (see
+	// image.PullOptions). Loopback registries need not be listed.
+	InsecureRegistries []string
 	// FixtureBinary, when set, makes sure the fixture images are in the store.
 	FixtureBinary string
 	Timings       timings.Timings
@@ -125,6 +129,7 @@ type Kubelet struct {
 	rt          krt.Runtime
 	ownsRuntime bool // opened by New, closed when Start returns
 	probes      *prober
+	puller      *imagePuller // see imagepull.go
 	probeClient *http.Client
 	broadcaster record.EventBroadcaster
 	recorder    record.EventRecorder
@@ -257,6 +262,7 @@ func New(cfg Config) (*Kubelet, error) {
 		running:     map[string]bool{},
 	}
 	k.probes = newProber(k)
+	k.puller = newImagePuller(cfg.Images, cfg.InsecureRegistries, &k.wg, k.clock.Now)
 	if cfg.Mode == ModeCNI {
 		if cfg.Routes == nil {
 			nw, err := podnet.New(podnet.Config{Logger: log})

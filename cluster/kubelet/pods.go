@@ -38,6 +38,8 @@ type podWorker struct {
 	mountErr   string
 	volumes    map[string]string
 	volumesAt  time.Time
+	// pulls are the image pulls of containers waiting to start, by name.
+	pulls map[string]*pendingPull
 	// written is the pod as returned by our last status write, and
 	// writtenFrom the resourceVersion that write was based on: while the
 	// informer still holds that version it lags behind our own write, and
@@ -51,7 +53,7 @@ func (k *Kubelet) ensureWorker(uid types.UID, namespace, name string) {
 	w, ok := k.workers[uid]
 	if !ok && k.synced && k.ctx.Err() == nil {
 		w = &podWorker{uid: uid, namespace: namespace, name: name, wakeCh: make(chan struct{}, 1),
-			backOff: map[string]podsync.BackOff{}, failures: map[string]podsync.StartFailure{}}
+			backOff: map[string]podsync.BackOff{}, failures: map[string]podsync.StartFailure{}, pulls: map[string]*pendingPull{}}
 		k.workers[uid] = w
 		k.wg.Add(1)
 		go k.runWorker(k.ctx, w)
@@ -185,7 +187,11 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (time.Duration, boo
 		k.track(pod.UID, id, false)
 	}
 	for _, s := range plan.Start {
-		if err := k.startContainer(ctx, w, pod, s, in.PodIP); err != nil {
+		pulling, err := k.start(ctx, w, pod, s, in.PodIP)
+		if pulling {
+			continue // the pull wakes the worker when it is done
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return 0, false
 			}
@@ -327,23 +333,21 @@ func importCommand(dir string) string {
 	return "seven image import --store " + dir + " FILE"
 }
 
-// imageError is a missing image (ErrImagePull).
-type imageError struct{ err error }
-
-func (e *imageError) Error() string { return e.err.Error() }
-
-func (k *Kubelet) startContainer(ctx context.Context, w *podWorker, pod *corev1.Pod, s podsync.Start, podIP string) error {
+// start starts a container once its image is there (see images.go);
+// pulling means it waits for a pull, which wakes the worker when done.
+func (k *Kubelet) start(ctx context.Context, w *podWorker, pod *corev1.Pod, s podsync.Start, podIP string) (pulling bool, err error) {
 	c := findContainer(pod, s.Name)
 	if c == nil {
-		return &configError{fmt.Sprintf("container %q not in the pod spec", s.Name)}
+		return false, &configError{fmt.Sprintf("container %q not in the pod spec", s.Name)}
 	}
-	img, err := k.cfg.Images.Get(c.Image)
-	if err != nil {
-		if errors.Is(err, image.ErrNotFound) {
-			return &imageError{fmt.Errorf("image %q not found in the node's image store (add it with `%s`)", c.Image, importCommand(k.cfg.Images.Dir()))}
-		}
-		return &imageError{err}
+	img, pulling, err := k.ensureImage(ctx, w, pod, c)
+	if err != nil || pulling {
+		return pulling, err
 	}
+	return false, k.startContainer(ctx, w, pod, c, s, img, podIP)
+}
+
+func (k *Kubelet) startContainer(ctx context.Context, w *podWorker, pod *corev1.Pod, c *corev1.Container, s podsync.Start, img *image.Image, podIP string) error {
 	env, err := containerEnv(pod, c, k.lookups(ctx, pod.Namespace), podIP, k.hostIP(), k.allocatable())
 	if err != nil {
 		return err
@@ -413,7 +417,6 @@ func (k *Kubelet) startContainer(ctx context.Context, w *podWorker, pod *corev1.
 	} else {
 		spec.Resources.CPURequestMilli = spec.Resources.CPULimitMilli // as API defaulting would
 	}
-	k.recorder.Eventf(pod, corev1.EventTypeNormal, "Pulled", "Container image %q already present on machine", c.Image)
 	st, err := k.rt.Start(ctx, spec)
 	if err != nil {
 		return fmt.Errorf("start container %s: %w", c.Name, err)
@@ -458,16 +461,9 @@ func (k *Kubelet) startFailed(w *podWorker, pod *corev1.Pod, name string, err er
 	var cfgErr *configError
 	switch {
 	case errors.As(err, &img):
-		f.Reason = podsync.ReasonErrImagePull
+		f.Reason = img.reason
 		f.RetryAt = now.Add(backoffDelay(t.ImagePullBackOffInitial, t.ImagePullBackOffMax, f.Count))
-		c := findContainer(pod, name)
-		if f.Count == 1 {
-			k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Failed to pull image %q: %v", c.Image, err)
-			k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Error: %s", podsync.ReasonErrImagePull)
-		} else {
-			k.recorder.Eventf(pod, corev1.EventTypeNormal, "BackOff", "Back-off pulling image %q", c.Image)
-			k.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Error: %s", podsync.ReasonImagePullBackOff)
-		}
+		k.imageFailed(pod, findContainer(pod, name), img, &f)
 	case errors.As(err, &cfgErr):
 		f.Reason = podsync.ReasonConfigError
 		f.RetryAt = now.Add(backoffDelay(t.ImagePullBackOffInitial, t.ImagePullBackOffMax, f.Count))
