@@ -84,7 +84,7 @@ func Delete(ctx context.Context, name string) error {
 	return removeCluster(ctx, cli, name)
 }
 
-// Main runs `seven cluster <create|delete|list|kubeconfig|fault> …`; args
+// Main runs `seven cluster <create|delete|list|kubeconfig|fault|load-image> …`; args
 // start after "cluster". Progress and logs go to stderr, results to stdout.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// testcontainers greets on its default logger; commands print their own.
@@ -107,6 +107,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runKubeconfig(ctx, args[1:], stdout, stderr)
 	case "fault":
 		return runFault(ctx, args[1:], stdout, stderr)
+	case "load-image":
+		return runLoadImage(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprint(stderr, cliUsage)
 	return fmt.Errorf("unknown command %q", args[0])
@@ -119,6 +121,8 @@ commands:
   delete      remove clusters (containers, network, volumes)
   list        list the clusters on this Docker Engine
   kubeconfig  print a cluster's admin kubeconfig
+  load-image  copy images from this host's Docker into the nodes' image stores
+              (seven cluster load-image --name NAME IMAGE...)
   fault       inject a fault: stop-node, start-node, kill-node, pause-node,
               unpause-node, partition, heal NODE; restart-control-plane
               (usable as the conformance kubeconfig target's --fault-hook:
@@ -400,5 +404,55 @@ func runFault(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "%s %s: done\n", action, rest[1])
+	return nil
+}
+
+func runLoadImage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("seven cluster load-image", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: seven cluster load-image [--name NAME] [--nodes NODE,...] IMAGE...\n\n"+
+			"Copies images from this host's Docker Engine (docker save) into the image store of\n"+
+			"each node, for pods with imagePullPolicy IfNotPresent or Never.\n\n")
+		fs.PrintDefaults()
+	}
+	name := fs.String("name", "seven", "cluster name")
+	nodes := fs.String("nodes", "", "comma-separated nodes to load into (default: every node)")
+	// Flags may follow the images, as in `load-image IMAGE --name x`.
+	var images []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		images, rest = append(images, fs.Arg(0)), fs.Args()[1:]
+	}
+	if len(images) == 0 {
+		fs.Usage()
+		return errors.New("no image given")
+	}
+	var only []string
+	if *nodes != "" {
+		only = strings.Split(*nodes, ",")
+	}
+	c, err := Attach(ctx, *name, nil)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	progress := func(line string) {
+		fmt.Fprintf(stderr, "[%5.1fs] %s\n", time.Since(start).Seconds(), line)
+	}
+	loaded, err := c.LoadImages(ctx, images, LoadOptions{Nodes: only, Progress: progress})
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(loaded))
+	for i, l := range loaded {
+		names[i] = l.Node.Name
+	}
+	fmt.Fprintf(stdout, "loaded %s into %s in %s\n", strings.Join(images, ", "), strings.Join(names, ", "), time.Since(start).Round(10*time.Millisecond))
 	return nil
 }
