@@ -23,11 +23,12 @@ import (
 // the informer handlers that enqueue keys, and Start. A controller embeds
 // Base and writes only its sync function and what is its own.
 //
-// The ReplicaSet, ReplicationController and StatefulSet controllers are
-// built on it. The others (deployment, daemonset, job, endpoints,
-// endpointslice, namespace, nodelifecycle, nodeipam, garbagecollector)
-// still carry their own copy of this wiring; moving each onto Base is a
-// mechanical change left for when it is next touched.
+// The ReplicaSet, ReplicationController and StatefulSet controllers and
+// the root CA publisher (rootca) are built on it. The others (deployment,
+// daemonset, job, endpoints, endpointslice, namespace, nodelifecycle,
+// nodeipam, garbagecollector) still carry their own copy of this wiring;
+// moving each onto Base is a mechanical change left for when it is next
+// touched.
 
 // Config is what every controller is given; see the package comment.
 type Config struct {

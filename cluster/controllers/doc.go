@@ -37,8 +37,9 @@
 // controllers.Config, New calls NewBase and registers its handlers
 // (WatchOwners for the kind it owns, WatchPods for pods it controls, Watch
 // for caches it only reads), and Start is Run with its sync function. The
-// ReplicaSet, ReplicationController and StatefulSet controllers are built so;
-// the others still carry their own copy, to be moved when next touched.
+// ReplicaSet, ReplicationController and StatefulSet controllers and the root
+// CA publisher (rootca) are built so; the others still carry their own copy,
+// to be moved when next touched.
 // Controllers that keep interchangeable pods share their I/O too
 // (pods_io.go: ClaimPods, PodManager, SlowStart), and workloads with
 // template history share it (history.go).

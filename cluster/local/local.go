@@ -365,9 +365,15 @@ func (c *Cluster) components() (component.Group, error) {
 				off = append(off, name)
 			}
 		}
+		// The CA that signed the API server's certificate, which the root CA
+		// publisher puts in every namespace as kube-root-ca.crt.
+		var rootCA []byte
+		if c.api != nil {
+			rootCA = c.api.PKI().CAPEM
+		}
 		m, err := leader("seven-controller-manager", func() (component.Component, error) {
 			return manager.New(manager.Config{Client: client, RESTConfig: cfg, Timings: c.timings, Disabled: off, Identity: identity, ClusterCIDR: c.clusterCIDR(),
-				Logger: c.cfg.Logger.With("component", "controller-manager")})
+				RootCA: rootCA, Logger: c.cfg.Logger.With("component", "controller-manager")})
 		})
 		if err != nil {
 			return nil, err

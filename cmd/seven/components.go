@@ -107,6 +107,7 @@ func runControllerManager(ctx context.Context, args []string) error {
 	var cf clientFlags
 	cf.register(fs)
 	disable := fs.String("disable-controllers", "", "comma-separated controllers not to run, of: "+strings.Join(manager.Names(), ", "))
+	rootCAFile := fs.String("root-ca-file", "", "the CA bundle (PEM) published as kube-root-ca.crt in every namespace (default: the kubeconfig's certificate authority)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -118,8 +119,14 @@ func runControllerManager(ctx context.Context, args []string) error {
 	if *disable != "" {
 		off = strings.Split(*disable, ",")
 	}
+	var rootCA []byte
+	if *rootCAFile != "" {
+		if rootCA, err = os.ReadFile(*rootCAFile); err != nil {
+			return fmt.Errorf("--root-ca-file: %w", err)
+		}
+	}
 	return c.runLeaderElected(ctx, "seven-controller-manager", cf.identity, func() (component.Component, error) {
-		return manager.New(manager.Config{Client: c.client, RESTConfig: c.cfg, Timings: c.timings, Disabled: off, Identity: cf.identity, Logger: c.log})
+		return manager.New(manager.Config{Client: c.client, RESTConfig: c.cfg, Timings: c.timings, Disabled: off, Identity: cf.identity, RootCA: rootCA, Logger: c.log})
 	})
 }
 

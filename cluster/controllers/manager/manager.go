@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 
 	"k8s.io/client-go/dynamic"
@@ -34,6 +35,11 @@ type Config struct {
 	// ClusterCIDR is the range of the nodes' podCIDRs (nodeipam); default
 	// nodeipam.DefaultClusterCIDR.
 	ClusterCIDR string
+	// RootCA is the CA bundle (PEM) that verifies the API server, published
+	// as kube-root-ca.crt in every namespace (root-ca-cert-publisher);
+	// default, as upstream without --root-ca-file: RESTConfig's CA (CAData,
+	// else the contents of CAFile).
+	RootCA []byte
 }
 
 // Context is what a constructor gets to build its controller.
@@ -46,6 +52,8 @@ type Context struct {
 	Clock     clock.Clock
 	// ClusterCIDR is Config.ClusterCIDR.
 	ClusterCIDR string
+	// RootCA is Config.RootCA, defaulted.
+	RootCA []byte
 	// Recorder returns an event recorder reporting as component (e.g. "deployment-controller").
 	Recorder func(component string) events.EventRecorder
 }
@@ -74,6 +82,16 @@ func New(cfg Config) (*Manager, error) {
 	for _, name := range cfg.Disabled {
 		if !slices.Contains(Names(), name) {
 			return nil, fmt.Errorf("controller manager: unknown controller %q (known: %v)", name, Names())
+		}
+	}
+	if len(cfg.RootCA) == 0 {
+		cfg.RootCA = cfg.RESTConfig.CAData
+		if len(cfg.RootCA) == 0 && cfg.RESTConfig.CAFile != "" {
+			ca, err := os.ReadFile(cfg.RESTConfig.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("controller manager: root CA: %w", err)
+			}
+			cfg.RootCA = ca
 		}
 	}
 	dyn, err := dynamic.NewForConfig(cfg.RESTConfig)
@@ -114,6 +132,7 @@ func (m *Manager) Start(ctx context.Context) error {
 			Clock:       clock.RealClock{},
 			Recorder:    func(component string) events.EventRecorder { return broadcaster.NewRecorder(component) },
 			ClusterCIDR: m.cfg.ClusterCIDR,
+			RootCA:      m.cfg.RootCA,
 		})
 		if err != nil {
 			return fmt.Errorf("controller %s: %w", e.Name, err)

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"github.com/project-seven/seven/cluster/component"
+	"github.com/project-seven/seven/cluster/controllers"
 	"github.com/project-seven/seven/cluster/controllers/daemonset"
 	"github.com/project-seven/seven/cluster/controllers/deployment"
 	"github.com/project-seven/seven/cluster/controllers/endpoints"
@@ -13,6 +14,7 @@ import (
 	"github.com/project-seven/seven/cluster/controllers/nodelifecycle"
 	"github.com/project-seven/seven/cluster/controllers/replicaset"
 	"github.com/project-seven/seven/cluster/controllers/replicationcontroller"
+	"github.com/project-seven/seven/cluster/controllers/rootca"
 	"github.com/project-seven/seven/cluster/controllers/statefulset"
 )
 
@@ -37,6 +39,7 @@ var registry = []Entry{
 	{"endpoints", newEndpoints},
 	{"endpointslice", newEndpointSlice},
 	{"nodeipam", newNodeIPAM},
+	{"root-ca-cert-publisher", newRootCAPublisher}, // upstream's root-ca-certificate-publisher-controller, by its older name as the others
 }
 
 // Names returns the names of every known controller.
@@ -106,4 +109,9 @@ func newEndpointSlice(c Context) (component.Component, error) {
 func newNodeIPAM(c Context) (component.Component, error) {
 	return nodeipam.New(nodeipam.Config{Client: c.Client, Informers: c.Informers, Timings: c.Timings, ClusterCIDR: c.ClusterCIDR,
 		Logger: c.Logger, Clock: c.Clock, Recorder: c.Recorder(nodeipam.Name)})
+}
+
+func newRootCAPublisher(c Context) (component.Component, error) {
+	return rootca.New(rootca.Config{Config: controllers.Config{Client: c.Client, Informers: c.Informers, Timings: c.Timings,
+		Logger: c.Logger, Clock: c.Clock, Recorder: c.Recorder(rootca.Name)}, Bundle: c.RootCA})
 }
