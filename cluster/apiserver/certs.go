@@ -145,15 +145,28 @@ func (p *PKI) ClientConfig(host, cn string, groups []string) (*rest.Config, erro
 
 // WriteKubeconfig writes cfg as a kubeconfig file with one context "seven".
 func WriteKubeconfig(path string, cfg *rest.Config) error {
+	if err := clientcmd.WriteToFile(*kubeconfig(cfg), path); err != nil {
+		return fmt.Errorf("write kubeconfig: %w", err)
+	}
+	return nil
+}
+
+// Kubeconfig is cfg as a kubeconfig file with one context "seven".
+func Kubeconfig(cfg *rest.Config) ([]byte, error) {
+	b, err := clientcmd.Write(*kubeconfig(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	return b, nil
+}
+
+func kubeconfig(cfg *rest.Config) *clientcmdapi.Config {
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["seven"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
 	kc.AuthInfos["seven-admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
 	kc.Contexts["seven"] = &clientcmdapi.Context{Cluster: "seven", AuthInfo: "seven-admin", Namespace: "default"}
 	kc.CurrentContext = "seven"
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		return fmt.Errorf("write kubeconfig: %w", err)
-	}
-	return nil
+	return kc
 }
 
 func serial() *big.Int {

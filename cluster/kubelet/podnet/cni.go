@@ -91,6 +91,21 @@ func NewCNI(cfg CNIConfig) (*CNI, error) {
 	}, nil
 }
 
+// ConfList is the pod network of cfg as a CNI configuration list: what a
+// container runtime's CNI support (containerd's CRI plugin) reads from its
+// configuration directory, so an upstream kubelet's pods get the network
+// Seven's get.
+func ConfList(cfg CNIConfig) ([]byte, error) {
+	if cfg.Bridge == "" {
+		cfg.Bridge = DefaultBridge
+	}
+	prefix, err := netip.ParsePrefix(cfg.PodCIDR)
+	if err != nil || !prefix.Addr().Is4() {
+		return nil, fmt.Errorf("podnet: pod CIDR %q is not an IPv4 range", cfg.PodCIDR)
+	}
+	return json.MarshalIndent(podNetworkConf(cfg, prefix.Masked()), "", "  ")
+}
+
 // podNetworkConf is the bridge network of one node. No masquerading: pod
 // IPs are routed between nodes as they are (Kubernetes' flat network), and
 // hairpin mode lets a pod reach itself through a Service.

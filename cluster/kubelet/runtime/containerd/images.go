@@ -11,10 +11,12 @@ import (
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/content"
-	"github.com/containerd/containerd/v2/core/images"
+	ctrdimages "github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/project-seven/seven/cluster/image"
 )
 
 // ensureImage returns the containerd image for ref, copying it from the
@@ -38,9 +40,10 @@ func (r *Runtime) ensureImage(ctx context.Context, ref string) (client.Image, er
 	switch {
 	case err == nil && img.Target().Digest == want:
 	case err == nil || errdefs.IsNotFound(err):
-		if img, err = r.importImage(ctx, name, want); err != nil {
+		if img, err = importImage(ctx, r.client, r.images, name, want); err != nil {
 			return nil, fmt.Errorf("import image %s into containerd: %w", name, err)
 		}
+		r.log.Info("image imported into containerd", "image", name, "digest", want)
 	default:
 		return nil, fmt.Errorf("image %s: %w", name, err)
 	}
@@ -57,18 +60,38 @@ func (r *Runtime) ensureImage(ctx context.Context, ref string) (client.Image, er
 	return img, nil
 }
 
+// Import copies image ref from the node's image store into containerd, in
+// the namespace of ctx (namespaces.WithNamespace; "k8s.io" is the CRI
+// plugin's), and unpacks it into snapshotter. So the images of a node
+// without a registry — the fixtures, the pause image — reach an upstream
+// kubelet's containerd as they reach Seven's.
+func Import(ctx context.Context, c *client.Client, images *image.Store, ref, snapshotter string) error {
+	stored, err := images.Get(ref)
+	if err != nil {
+		return err
+	}
+	img, err := importImage(ctx, c, images, stored.Ref, digest.Digest(stored.Digest))
+	if err != nil {
+		return fmt.Errorf("import image %s into containerd: %w", ref, err)
+	}
+	if err := img.Unpack(ctx, snapshotter); err != nil {
+		return fmt.Errorf("unpack image %s: %w", ref, err)
+	}
+	return nil
+}
+
 // importImage copies a manifest, its config and its layers into
 // containerd's content store and points the image record name at it. The
 // lease keeps the blobs from the garbage collector until the record (and
 // the manifest's gc.ref labels) hold them.
-func (r *Runtime) importImage(ctx context.Context, name string, manifest digest.Digest) (client.Image, error) {
-	ctx, release, err := r.client.WithLease(ctx)
+func importImage(ctx context.Context, c *client.Client, images *image.Store, name string, manifest digest.Digest) (client.Image, error) {
+	ctx, release, err := c.WithLease(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = release(context.WithoutCancel(ctx)) }()
 
-	raw, err := r.readBlob(manifest)
+	raw, err := readBlob(images, manifest)
 	if err != nil {
 		return nil, err
 	}
@@ -76,13 +99,13 @@ func (r *Runtime) importImage(ctx context.Context, name string, manifest digest.
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, fmt.Errorf("manifest %s: %w", manifest, err)
 	}
-	cs := r.client.ContentStore()
+	cs := c.ContentStore()
 	gcLabels := map[string]string{"containerd.io/gc.ref.content.config": m.Config.Digest.String()}
 	for i, l := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
 		if i > 0 {
 			gcLabels["containerd.io/gc.ref.content.l."+strconv.Itoa(i-1)] = l.Digest.String()
 		}
-		if err := r.copyBlob(ctx, cs, l); err != nil {
+		if err := copyBlob(ctx, images, cs, l); err != nil {
 			return nil, err
 		}
 	}
@@ -94,8 +117,8 @@ func (r *Runtime) importImage(ctx context.Context, name string, manifest digest.
 	if err := content.WriteBlob(ctx, cs, manifest.String(), bytes.NewReader(raw), target, content.WithLabels(gcLabels)); err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
-	rec := images.Image{Name: name, Target: target}
-	is := r.client.ImageService()
+	rec := ctrdimages.Image{Name: name, Target: target}
+	is := c.ImageService()
 	created, err := is.Create(ctx, rec)
 	if errors.Is(err, errdefs.ErrAlreadyExists) {
 		created, err = is.Update(ctx, rec, "target")
@@ -103,15 +126,14 @@ func (r *Runtime) importImage(ctx context.Context, name string, manifest digest.
 	if err != nil {
 		return nil, fmt.Errorf("image record: %w", err)
 	}
-	r.log.Info("image imported into containerd", "image", name, "digest", manifest)
-	return client.NewImage(r.client, created), nil
+	return client.NewImage(c, created), nil
 }
 
-func (r *Runtime) copyBlob(ctx context.Context, cs content.Store, desc ocispec.Descriptor) error {
+func copyBlob(ctx context.Context, images *image.Store, cs content.Store, desc ocispec.Descriptor) error {
 	if _, err := cs.Info(ctx, desc.Digest); err == nil {
 		return nil
 	}
-	f, err := r.images.Blob(desc.Digest)
+	f, err := images.Blob(desc.Digest)
 	if err != nil {
 		return err
 	}
@@ -122,8 +144,8 @@ func (r *Runtime) copyBlob(ctx context.Context, cs content.Store, desc ocispec.D
 	return nil
 }
 
-func (r *Runtime) readBlob(d digest.Digest) ([]byte, error) {
-	f, err := r.images.Blob(d)
+func readBlob(images *image.Store, d digest.Digest) ([]byte, error) {
+	f, err := images.Blob(d)
 	if err != nil {
 		return nil, err
 	}
