@@ -140,6 +140,7 @@ func runCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	sevenBin := fs.String("seven-binary", "", "static seven binary for the image (default: built from the checkout, or this executable)")
 	fixtureBin := fs.String("fixture-binary", "", "static fixture binary for the image (default: built from the checkout, or next to this executable)")
 	mode := fs.String("node-mode", string(NodeCNI), "what node containers run: cni (`seven node`: kubelet, proxy, DNS; a network namespace per pod), kubelet (the kubelet alone) or hollow (API-only nodes)")
+	runtime := fs.String("runtime", RuntimeContainerd, "the nodes' container runtime: containerd (a containerd in each node container) or process (Seven's own)")
 	port := fs.Int("api-port", 0, "host port for the API server (default: a free one)")
 	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for the cluster to be ready")
 	retain := fs.Bool("retain", false, "keep the containers when the boot fails (for debugging)")
@@ -171,7 +172,7 @@ func runCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	p := newProgressPrinter(stderr)
 	defer p.stop()
 	c, err := NewCluster(ctx,
-		WithName(*name), WithNodes(*nodes), WithTimings(*preset), WithNodeMode(NodeMode(*mode)),
+		WithName(*name), WithNodes(*nodes), WithTimings(*preset), WithNodeMode(NodeMode(*mode)), WithRuntime(*runtime),
 		WithImage(*image), WithBinaries(src.Seven, src.Fixture), WithAPIPort(*port),
 		WithStartupTimeout(*wait), WithLogDir(*logDir),
 		WithLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))),

@@ -307,12 +307,32 @@ func (c *Cluster) containerOptions(name, role string, ip netip.Addr, aliases []s
 	}
 }
 
+// withCommand sets a container's command: arguments to the image's
+// entrypoint (seven), or a whole command line (a flavour's).
+func withCommand(argv bool, cmd []string) testcontainers.CustomizeRequestOption {
+	if !argv {
+		return testcontainers.WithCmd(cmd...)
+	}
+	return func(req *testcontainers.GenericContainerRequest) error {
+		req.Entrypoint, req.Cmd = cmd[:1], cmd[1:]
+		return nil
+	}
+}
+
+// controlPlaneCommand is Seven's control plane, or the flavour's.
+func (c *Cluster) controlPlaneCommand() []string {
+	if f := c.cfg.Flavour; f != nil {
+		return f.ControlPlane(controlPlaneSpec(c.layout, c.cfg.Name, c.cfg.TimingsPreset))
+	}
+	return controlPlaneCommand(c.layout, c.cfg.Name, c.cfg.TimingsPreset)
+}
+
 func (c *Cluster) runControlPlane(ctx context.Context) error {
 	name := controlPlaneName(c.cfg.Name)
 	port := strconv.Itoa(c.apiPort)
 	apiPortProto := fmt.Sprintf("%d/tcp", apiPort)
 	opts := append(c.containerOptions(name, RoleControlPlane, c.layout.ControlPlane, []string{controlPlaneHost, name}, LabelAPIPort, port),
-		testcontainers.WithCmd(controlPlaneCommand(c.layout, c.cfg.Name, c.cfg.TimingsPreset)...),
+		withCommand(c.cfg.Flavour != nil, c.controlPlaneCommand()),
 		testcontainers.WithExposedPorts(apiPortProto),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
 			hc.PortBindings = network.PortMap{}
@@ -427,7 +447,13 @@ func (c *Cluster) runNodes(ctx context.Context, kubeconfig []byte) error {
 func (c *Cluster) runNode(ctx context.Context, s nodeSpec, kubeconfig []byte, ca *apiserver.PKI) error {
 	cmd := nodeCommand(s)
 	files := []testcontainers.ContainerFile{{Reader: bytes.NewReader(kubeconfig), ContainerFilePath: nodeKubeconfig, FileMode: 0o600}}
-	if ca != nil {
+	if f := c.cfg.Flavour; f != nil {
+		fcmd, ffiles, err := f.Node(NodeSpec{Index: s.Index, Name: s.Name, IP: s.IP, Hostname: s.Hostname, Timings: s.Timings, ControlPlane: c.layout.ControlPlane}, ca)
+		if err != nil {
+			return fmt.Errorf("node %s: %w", s.Name, err)
+		}
+		cmd, files = fcmd, append(files, ffiles...)
+	} else if ca != nil {
 		certs, flags, err := kubeletCertificates(ca, s)
 		if err != nil {
 			return fmt.Errorf("node %s certificates: %w", s.Name, err)
@@ -435,7 +461,7 @@ func (c *Cluster) runNode(ctx context.Context, s nodeSpec, kubeconfig []byte, ca
 		files, cmd = append(files, certs...), append(cmd, flags...)
 	}
 	opts := append(c.containerOptions(s.Hostname, RoleNode, s.IP, []string{s.Name, s.Hostname}, LabelNode, s.Name),
-		testcontainers.WithCmd(cmd...),
+		withCommand(c.cfg.Flavour != nil, cmd),
 		testcontainers.WithFiles(files...),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { nodeSecurity(s, hc) }),
 	)

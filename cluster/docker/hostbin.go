@@ -21,18 +21,19 @@ var containerdPrograms = []string{"containerd", "containerd-shim-runc-v2", "runc
 // programDir is where node images keep the host programs (in PATH).
 const programDir = "/usr/local/bin"
 
-// imageFile is a file of the node image: Path inside it, Src on the host.
-type imageFile struct {
+// ImageFile is a file of the node image: Path inside it, Src on the host,
+// Mode its permission bits.
+type ImageFile struct {
 	Path, Src string
 	Mode      int64
 }
 
-// hostPrograms resolves names in PATH and returns them (under programDir)
+// HostPrograms resolves names in PATH and returns them (under /usr/local/bin)
 // with their ELF interpreter and every shared library they need,
 // transitively, each at the path the dynamic loader looks for it. A
 // missing program or library is an error that says how to get it.
-func hostPrograms(names []string) ([]imageFile, error) {
-	var files []imageFile
+func HostPrograms(names []string) ([]ImageFile, error) {
+	var files []ImageFile
 	seen := map[string]bool{}
 	var addLibs func(bin string) error
 	addLibs = func(bin string) error {
@@ -56,7 +57,7 @@ func hostPrograms(names []string) ([]imageFile, error) {
 				if err != nil {
 					return fmt.Errorf("%s: interpreter %s: %w", bin, interp, err)
 				}
-				files = append(files, imageFile{Path: interp, Src: src, Mode: 0o755})
+				files = append(files, ImageFile{Path: interp, Src: src, Mode: 0o755})
 			}
 		}
 		needed, err := f.ImportedLibraries()
@@ -77,7 +78,7 @@ func hostPrograms(names []string) ([]imageFile, error) {
 			if err != nil {
 				return err
 			}
-			files = append(files, imageFile{Path: path, Src: src, Mode: 0o755})
+			files = append(files, ImageFile{Path: path, Src: src, Mode: 0o755})
 			if err := addLibs(src); err != nil {
 				return err
 			}
@@ -93,12 +94,12 @@ func hostPrograms(names []string) ([]imageFile, error) {
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, imageFile{Path: programDir + "/" + name, Src: src, Mode: 0o755})
+		files = append(files, ImageFile{Path: programDir + "/" + name, Src: src, Mode: 0o755})
 		if err := addLibs(src); err != nil {
 			return nil, err
 		}
 	}
-	slices.SortFunc(files, func(a, b imageFile) int { return strings.Compare(a.Path, b.Path) })
+	slices.SortFunc(files, func(a, b ImageFile) int { return strings.Compare(a.Path, b.Path) })
 	return files, nil
 }
 

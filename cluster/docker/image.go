@@ -47,6 +47,8 @@ type ImageSource struct {
 	// NoContainerd leaves containerd, its shim and runc out of the image
 	// (for the process runtime on a host without them).
 	NoContainerd bool
+	// Extra files go into the image too (a Flavour's).
+	Extra []ImageFile
 }
 
 // EnsureImage returns the tag of a node image holding src's binaries,
@@ -79,20 +81,21 @@ func ensureImage(ctx context.Context, cli *client.Client, src ImageSource, log *
 			return "", err
 		}
 	}
-	files := []imageFile{{Path: sevenPath, Src: seven, Mode: 0o755}, {Path: fixturePath, Src: fixture, Mode: 0o755}}
+	files := []ImageFile{{Path: sevenPath, Src: seven, Mode: 0o755}, {Path: fixturePath, Src: fixture, Mode: 0o755}}
 	for _, p := range cniPluginPaths(filepath.Join(filepath.Dir(seven), "cni")) {
 		if _, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("image: CNI plugin %s: %w (make build puts the plugins in bin/cni)", filepath.Base(p), err)
 		}
-		files = append(files, imageFile{Path: cniDir + "/" + filepath.Base(p), Src: p, Mode: 0o755})
+		files = append(files, ImageFile{Path: cniDir + "/" + filepath.Base(p), Src: p, Mode: 0o755})
 	}
 	if !src.NoContainerd {
-		progs, err := hostPrograms(containerdPrograms)
+		progs, err := HostPrograms(containerdPrograms)
 		if err != nil {
 			return "", fmt.Errorf("image: %w", err)
 		}
 		files = append(files, progs...)
 	}
+	files = append(files, src.Extra...)
 	hash, err := hashFiles(files)
 	if err != nil {
 		return "", fmt.Errorf("image: %w", err)
@@ -190,7 +193,7 @@ func buildBinaries(ctx context.Context, moduleDir, out string, log *slog.Logger)
 }
 
 // hashFiles hashes the image's files: where each goes, and its content.
-func hashFiles(files []imageFile) (string, error) {
+func hashFiles(files []ImageFile) (string, error) {
 	h := sha256.New()
 	for _, file := range files {
 		fmt.Fprintf(h, "%s %o\n", file.Path, file.Mode)
@@ -233,7 +236,7 @@ var imageDirs = []struct {
 
 // buildContext writes the build context as a tar stream: the Dockerfile
 // and rootfs/ with files at their paths, parents first.
-func buildContext(w io.Writer, files []imageFile) error {
+func buildContext(w io.Writer, files []ImageFile) error {
 	tw := tar.NewWriter(w)
 	now := time.Now()
 	dirs := map[string]bool{}
@@ -248,7 +251,7 @@ func buildContext(w io.Writer, files []imageFile) error {
 		dirs[path] = true
 		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "rootfs" + path + "/", Mode: mode, ModTime: now})
 	}
-	copyFile := func(file imageFile) error {
+	copyFile := func(file ImageFile) error {
 		if err := mkdir(filepath.Dir(file.Path), 0o755); err != nil {
 			return err
 		}
@@ -289,7 +292,7 @@ func buildContext(w io.Writer, files []imageFile) error {
 	return tw.Close()
 }
 
-func buildImage(ctx context.Context, cli *client.Client, tag, hash string, files []imageFile) error {
+func buildImage(ctx context.Context, cli *client.Client, tag, hash string, files []ImageFile) error {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(buildContext(pw, files)) }()
 	defer pr.Close()

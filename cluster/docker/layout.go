@@ -198,13 +198,21 @@ func nodeSecurity(s nodeSpec, hc *container.HostConfig) {
 	hc.MaskedPaths, hc.ReadonlyPaths = []string{}, []string{}
 }
 
+// controlPlaneSpec describes the control-plane container.
+func controlPlaneSpec(l layout, cluster, preset string) ControlPlaneSpec {
+	return ControlPlaneSpec{
+		Cluster: cluster, IP: l.ControlPlane, Timings: preset,
+		Hosts: []string{controlPlaneHost, controlPlaneName(cluster), l.ControlPlane.String(), "localhost", "127.0.0.1"},
+	}
+}
+
 // controlPlaneCommand is what the control-plane container runs.
 func controlPlaneCommand(l layout, cluster, preset string) []string {
-	hosts := []string{controlPlaneHost, controlPlaneName(cluster), l.ControlPlane.String(), "localhost", "127.0.0.1"}
+	s := controlPlaneSpec(l, cluster, preset)
 	return []string{"control-plane",
 		"--data-dir", dataDir,
 		"--address", fmt.Sprintf("0.0.0.0:%d", apiPort),
-		"--tls-hosts", strings.Join(hosts, ","),
+		"--tls-hosts", strings.Join(s.Hosts, ","),
 		"--timings", preset,
 	}
 }

@@ -56,6 +56,10 @@ type Config struct {
 	// RuntimeContainerd (the default: a containerd in each node container)
 	// or RuntimeProcess (Seven's own).
 	Runtime string
+	// Flavour, if set, runs another implementation's control plane and
+	// nodes in the containers instead of Seven's (nodes as NodeCNI with
+	// containerd).
+	Flavour *Flavour
 	// Image is a node image to use as is; empty builds (or reuses) one from
 	// Binaries with EnsureImage.
 	Image string
@@ -104,6 +108,9 @@ func WithNodeMode(m NodeMode) Option { return func(c *Config) { c.NodeMode = m }
 
 // WithRuntime sets the nodes' container runtime.
 func WithRuntime(r string) Option { return func(c *Config) { c.Runtime = r } }
+
+// WithFlavour runs another implementation in the containers.
+func WithFlavour(f *Flavour) Option { return func(c *Config) { c.Flavour = f } }
 
 // WithImage uses an existing node image instead of building one.
 func WithImage(ref string) Option { return func(c *Config) { c.Image = ref } }
@@ -186,6 +193,12 @@ func (c *Config) validate() error {
 	}
 	if c.Runtime == RuntimeProcess {
 		c.Binaries.NoContainerd = true
+	}
+	if f := c.Flavour; f != nil {
+		if c.NodeMode != NodeCNI || c.Runtime != RuntimeContainerd {
+			return fmt.Errorf("flavour %s: nodes run pods in containerd (node mode %q, runtime %q)", f.Name, NodeCNI, RuntimeContainerd)
+		}
+		c.Binaries.Extra = f.Files
 	}
 	switch c.Partition {
 	case "":
