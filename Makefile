@@ -33,12 +33,12 @@ mutants: ## prove the suite's power: each broken variant of the reference fails 
 e2e: ## the conformance suite on every target: in-process and in Docker containers
 	SEVEN_E2E=1 $(GO) test -count=1 -p 1 -timeout 40m ./e2e/...
 
-upstream-binaries: ## build kube-apiserver, kube-controller-manager, kube-scheduler and kubectl from k8s.io/kubernetes (module e2e/upstream/kubernetes; cached in _output/upstream/<version>/bin)
+upstream-binaries: ## build kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy and kubectl from k8s.io/kubernetes (module e2e/upstream/kubernetes; cached in _output/upstream/<version>/bin)
 	$(GO) run ./e2e/upstream/cmd/upstream-binaries
 
-UPSTREAM_CELLS := TestSevenNodesUpstreamControlPlane TestUpstreamSchedulerSevenAPIServer
+UPSTREAM_CELLS := TestUpstreamTarget TestSevenNodesUpstreamControlPlane TestUpstreamSchedulerSevenAPIServer
 
-e2e-upstream: upstream-binaries ## the swap matrix: Seven's components beside upstream Kubernetes ones, as root (docs/SWAP.md)
+e2e-upstream: upstream-binaries ## the core profile on upstream Kubernetes, and the swap matrix: Seven's components beside upstream ones, as root (docs/UPSTREAM.md, docs/SWAP.md)
 	@# One process per cell: the suite runs once per process.
 	@rc=0; for cell in $(UPSTREAM_CELLS); do \
 		SEVEN_E2E_UPSTREAM=1 $(GO) test -count=1 -timeout 40m -v ./e2e/upstream -run "^$$cell\$$" || rc=1; \

@@ -463,7 +463,12 @@ func (c *Cluster) runNode(ctx context.Context, s nodeSpec, kubeconfig []byte, ca
 	opts := append(c.containerOptions(s.Hostname, RoleNode, s.IP, []string{s.Name, s.Hostname}, LabelNode, s.Name),
 		withCommand(c.cfg.Flavour != nil, cmd),
 		testcontainers.WithFiles(files...),
-		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { nodeSecurity(s, hc) }),
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			nodeSecurity(s, hc)
+			if f := c.cfg.Flavour; f != nil && f.NodeHostConfig != nil {
+				f.NodeHostConfig(hc)
+			}
+		}),
 	)
 	if _, err := testcontainers.Run(ctx, c.image, opts...); err != nil {
 		return fmt.Errorf("run node %s: %w", s.Name, err)

@@ -3,6 +3,7 @@ package docker
 import (
 	"net/netip"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/project-seven/seven/cluster/apiserver"
@@ -32,6 +33,9 @@ type Flavour struct {
 	// Node is a node container's command, and files to put into it before
 	// it starts (credentials issued by ca).
 	Node func(NodeSpec, *apiserver.PKI) ([]string, []testcontainers.ContainerFile, error)
+	// NodeHostConfig, if set, adds to what a node container may do, after
+	// Seven's settings (nodeSecurity).
+	NodeHostConfig func(*container.HostConfig)
 }
 
 // ControlPlaneSpec is the control-plane container of a cluster.

@@ -24,7 +24,10 @@ type Faults interface {
 }
 
 // Compactor is implemented by Faults that can compact the API's storage
-// history on demand (capability Compaction).
+// history on demand (capability Compaction): afterwards, lists and watches
+// from a resourceVersion before the compaction get 410 Gone. An API server
+// that serves watches from a cache of its own (kube-apiserver's watch
+// cache) must forget that history too: the upstream target restarts it.
 type Compactor interface {
 	Compact(ctx context.Context) error
 }

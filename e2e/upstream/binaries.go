@@ -22,12 +22,14 @@ const (
 	KubeControllerManager = "kube-controller-manager"
 	KubeScheduler         = "kube-scheduler"
 	Kubelet               = "kubelet"
+	KubeProxy             = "kube-proxy"
 	Kubectl               = "kubectl"
 )
 
-// ControlPlaneComponents are what the swap matrix's upstream control plane
-// runs, and the kubectl its checks drive it with.
-var ControlPlaneComponents = []string{KubeAPIServer, KubeControllerManager, KubeScheduler, Kubectl}
+// Components are every upstream binary the swap matrix and the upstream
+// target run: the control plane's, the node's, and the kubectl the checks
+// drive them with. One set, so one build serves every cell.
+var Components = []string{KubeAPIServer, KubeControllerManager, KubeScheduler, Kubelet, KubeProxy, Kubectl}
 
 // BuildOptions say which upstream binaries to build and where.
 type BuildOptions struct {
@@ -39,7 +41,7 @@ type BuildOptions struct {
 	// <OutputDir>/<version>/bin. Default _output/upstream at the root of
 	// the main module.
 	OutputDir string
-	// Components to build; default ControlPlaneComponents.
+	// Components to build; default Components.
 	Components []string
 	// Log, if set, receives go build's output.
 	Log *os.File
@@ -76,7 +78,7 @@ func Build(ctx context.Context, opts BuildOptions) (Binaries, error) {
 		opts.ModuleDir = dir
 	}
 	if len(opts.Components) == 0 {
-		opts.Components = ControlPlaneComponents
+		opts.Components = Components
 	}
 	if opts.OutputDir == "" {
 		opts.OutputDir = filepath.Join(opts.ModuleDir, "..", "..", "..", "_output", "upstream")

@@ -48,6 +48,11 @@ type ControlPlaneConfig struct {
 	// Timings set the intervals upstream lets one configure (node monitor
 	// grace and period, the default NoExecute tolerations); default the fast preset.
 	Timings *timings.Timings
+	// Port is the API server's port; default a free one.
+	Port int
+	// Hosts are more names and addresses for the API server's serving
+	// certificate (a container's name and address).
+	Hosts []string
 	// Without lists components not to run ("kube-scheduler",
 	// "kube-controller-manager"), for cells that put Seven's in their place.
 	Without []string
@@ -87,9 +92,12 @@ func NewControlPlane(cfg ControlPlaneConfig) (*ControlPlane, error) {
 		}
 		cfg.AdvertiseAddress = ip
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
+	port := cfg.Port
+	if port == 0 {
+		var err error
+		if port, err = freePort(); err != nil {
+			return nil, err
+		}
 	}
 	pki, err := apiserver.LoadOrCreatePKI(filepath.Join(cfg.Dir, "pki"), []string{"127.0.0.1"})
 	if err != nil {
@@ -206,6 +214,9 @@ func (cp *ControlPlane) Start(ctx context.Context) error {
 	}
 }
 
+// EtcdEndpoints are etcd's client URLs; valid once Ready.
+func (cp *ControlPlane) EtcdEndpoints() []string { return cp.etcd.Endpoints }
+
 // Compact discards etcd's history up to now, as the API server's own
 // periodic compaction would: watches and lists from older resourceVersions
 // get 410 Gone. Valid once Ready.
@@ -242,8 +253,8 @@ func (cp *ControlPlane) writeFiles() (files, error) {
 	}
 	// Names pods and nodes reach the API server by: the kubernetes
 	// Service's ClusterIP (the range's first address) among them.
-	hosts := []string{"127.0.0.1", "localhost", cp.cfg.AdvertiseAddress, svc.Masked().Addr().Next().String(),
-		"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}
+	hosts := append([]string{"127.0.0.1", "localhost", cp.cfg.AdvertiseAddress, svc.Masked().Addr().Next().String(),
+		"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}, cp.cfg.Hosts...)
 	cert, key, err := cp.pki.Issue("kube-apiserver", nil, hosts, true)
 	if err != nil {
 		return files{}, err
@@ -423,6 +434,12 @@ func waitHealthy(ctx context.Context, exited <-chan error, cfg *rest.Config, url
 }
 
 func writeServiceAccountKey(keyPath, pubPath string) error {
+	// A restarted control plane keeps its key: tokens issued stay valid.
+	if _, err := os.Stat(pubPath); err == nil {
+		if _, err := os.Stat(keyPath); err == nil {
+			return nil
+		}
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err

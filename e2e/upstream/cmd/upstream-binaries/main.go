@@ -16,7 +16,7 @@ import (
 )
 
 func main() {
-	components := flag.String("components", strings.Join(upstream.ControlPlaneComponents, ","), "comma-separated k8s.io/kubernetes/cmd/<name> to build")
+	components := flag.String("components", strings.Join(upstream.Components, ","), "comma-separated k8s.io/kubernetes/cmd/<name> to build")
 	output := flag.String("output", "", "cache root (default _output/upstream)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
