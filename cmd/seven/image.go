@@ -20,9 +20,9 @@ import (
 // runImage is `seven image`: the nodes' image stores.
 func runImage(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "import" {
-		return errors.New("usage: seven image import [--root DIR | --store DIR | --data-dir DIR --node NAME] FILE...")
+		return errors.New("usage: seven image import [--root DIR | --store DIR | --data-dir DIR --node NAME] FILE... (- reads standard input)")
 	}
-	return runImageImport(os.Stdout, args[1:])
+	return runImageImport(os.Stdin, os.Stdout, args[1:])
 }
 
 // nodeStore is the image store of one node.
@@ -33,10 +33,11 @@ type nodeStore struct {
 
 // runImageImport imports tarballs into one image store (--root, --store) or
 // those of the nodes of a `seven up` cluster (--data-dir, every node unless
-// --node).
+// --node). A tarball named "-" is read from stdin (seven cluster load-image
+// streams one into a node container that way).
 // Each tarball is imported whole or not at all: a bad one is found by the
 // first store, before any other is touched.
-func runImageImport(stdout io.Writer, args []string) error {
+func runImageImport(stdin io.Reader, stdout io.Writer, args []string) error {
 	fs := flag.NewFlagSet("seven image import", flag.ContinueOnError)
 	root := fs.String("root", "", "a node's root directory (seven kubelet --root-dir): import into <root>/images")
 	storeDir := fs.String("store", "", "an image store directory itself (what the kubelet's ErrImagePull message names)")
@@ -47,7 +48,10 @@ func runImageImport(stdout io.Writer, args []string) error {
 	}
 	files := fs.Args()
 	if len(files) == 0 {
-		return errors.New("no tarball to import: seven image import [--root DIR | --store DIR | --data-dir DIR --node NAME] FILE...")
+		return errors.New("no tarball to import: seven image import [--root DIR | --store DIR | --data-dir DIR --node NAME] FILE... (- reads standard input)")
+	}
+	if i := slices.Index(files, "-"); i >= 0 && slices.Contains(files[i+1:], "-") {
+		return errors.New("- given more than once: standard input holds one tarball")
 	}
 	dataDirSet := false
 	fs.Visit(func(f *flag.Flag) { dataDirSet = dataDirSet || f.Name == "data-dir" || f.Name == "node" })
@@ -58,6 +62,9 @@ func runImageImport(stdout io.Writer, args []string) error {
 		*storeDir = filepath.Join(*root, "images")
 	}
 	for _, f := range files {
+		if f == "-" {
+			continue
+		}
 		fi, err := os.Stat(f)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f, errors.Unwrap(err))
@@ -75,14 +82,20 @@ func runImageImport(stdout io.Writer, args []string) error {
 		names[i] = s.name
 	}
 	for _, f := range files {
+		src, err := openSource(f, stdin, len(stores))
+		if err != nil {
+			return err
+		}
 		var imported map[string]string // ref → manifest digest
 		for _, s := range stores {
-			got, err := importFile(s.store, f)
+			got, err := importSource(s.store, src)
 			if err != nil {
+				src.Close()
 				return err
 			}
 			imported = got
 		}
+		src.Close()
 		refs := make([]string, 0, len(imported))
 		for ref := range imported {
 			refs = append(refs, ref)
@@ -152,20 +165,79 @@ func nodeIndex(name string) (int, bool) {
 	return i, err == nil && i >= 0
 }
 
-// importFile imports one tarball into one store and returns the references
-// it added with their manifest digests.
-func importFile(s *image.Store, name string) (map[string]string, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, errors.Unwrap(err))
+// stdinLabel is what messages call a tarball read from standard input.
+const stdinLabel = "standard input"
+
+// source is one tarball to import: a file, or standard input ("-").
+type source struct {
+	label string    // what messages call it: the file, or standard input
+	file  *os.File  // the file, or standard input spooled into a temporary file
+	spool bool      // file is a temporary file, removed on Close
+	stdin io.Reader // standard input read directly, by one store
+}
+
+// openSource opens a tarball for stores stores. Standard input can be read
+// only once, so when more than one store takes it, it is spooled into a
+// temporary file first; for one store (a node's own import, which
+// seven cluster load-image runs) it is streamed.
+func openSource(name string, stdin io.Reader, stores int) (*source, error) {
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, errors.Unwrap(err))
+		}
+		return &source{label: name, file: f}, nil
 	}
-	defer f.Close()
-	refs, err := s.Import(f)
+	if stores <= 1 {
+		return &source{label: stdinLabel, stdin: stdin}, nil
+	}
+	f, err := os.CreateTemp("", "seven-image-import-*.tar")
+	if err != nil {
+		return nil, fmt.Errorf("%s: spool: %w", stdinLabel, err)
+	}
+	src := &source{label: stdinLabel, file: f, spool: true}
+	if _, err := io.Copy(f, stdin); err != nil {
+		src.Close()
+		return nil, fmt.Errorf("%s: read: %w", stdinLabel, err)
+	}
+	return src, nil
+}
+
+// reader is the tarball from its start.
+func (s *source) reader() (io.Reader, error) {
+	if s.file == nil {
+		return s.stdin, nil
+	}
+	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.label, err)
+	}
+	return s.file, nil
+}
+
+// Close closes the file and removes a spooled copy of standard input.
+func (s *source) Close() {
+	if s.file == nil {
+		return
+	}
+	s.file.Close()
+	if s.spool {
+		os.Remove(s.file.Name())
+	}
+}
+
+// importSource imports one tarball into one store and returns the
+// references it added with their manifest digests.
+func importSource(s *image.Store, src *source) (map[string]string, error) {
+	r, err := src.reader()
+	if err != nil {
+		return nil, err
+	}
+	refs, err := s.Import(r)
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("%s: truncated or corrupt tarball, nothing imported (%w)", name, err)
+			return nil, fmt.Errorf("%s: truncated or corrupt tarball, nothing imported (%w)", src.label, err)
 		}
-		return nil, fmt.Errorf("%s: not an importable image tarball, nothing imported (%w)", name, err)
+		return nil, fmt.Errorf("%s: not an importable image tarball, nothing imported (%w)", src.label, err)
 	}
 	list, err := s.List()
 	if err != nil {
