@@ -47,8 +47,10 @@ type ImageSource struct {
 	// NoContainerd leaves containerd, its shim and runc out of the image
 	// (for the process runtime on a host without them).
 	NoContainerd bool
-	// Extra files go into the image too (a Flavour's).
+	// Extra files go into the image too (a Flavour's), and Kind names what
+	// the image is for (default "seven").
 	Extra []ImageFile
+	Kind  string
 }
 
 // EnsureImage returns the tag of a node image holding src's binaries,
@@ -64,6 +66,23 @@ func EnsureImage(ctx context.Context, src ImageSource, log *slog.Logger) (string
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return ensureImage(ctx, cli, src, log)
+}
+
+// EnsureClusterImage builds (or finds) the node image a cluster made with
+// opts would use, so that a boot timed afterwards does not include it.
+func EnsureClusterImage(ctx context.Context, opts ...Option) error {
+	cfg := DefaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	if cfg.Image != "" {
+		return nil
+	}
+	_, err := EnsureImage(ctx, cfg.Binaries, cfg.Logger)
+	return err
 }
 
 func ensureImage(ctx context.Context, cli *client.Client, src ImageSource, log *slog.Logger) (string, error) {
@@ -108,21 +127,25 @@ func ensureImage(ctx context.Context, cli *client.Client, src ImageSource, log *
 		return "", fmt.Errorf("inspect image %s: %w", tag, err)
 	}
 	start := time.Now()
-	if err := buildImage(ctx, cli, tag, hash, files); err != nil {
+	kind := src.Kind
+	if kind == "" {
+		kind = "seven"
+	}
+	if err := buildImage(ctx, cli, tag, map[string]string{LabelImageHash: hash, LabelImageKind: kind}, files); err != nil {
 		return "", err
 	}
 	log.Info("built node image", "image", tag, "took", time.Since(start).Round(time.Millisecond))
-	pruneImages(ctx, cli, keepImages, log)
+	pruneImages(ctx, cli, kind, keepImages, log)
 	return tag, nil
 }
 
 // keepImages is how many node images the cache keeps (the newest ones).
 const keepImages = 3
 
-// pruneImages removes all but the newest keep node images. An image that a
+// pruneImages removes all but the newest keep node images of kind. An image that a
 // container still uses is left alone (removal without force fails).
-func pruneImages(ctx context.Context, cli *client.Client, keep int, log *slog.Logger) {
-	res, err := cli.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", LabelImageHash)})
+func pruneImages(ctx context.Context, cli *client.Client, kind string, keep int, log *slog.Logger) {
+	res, err := cli.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", LabelImageKind+"="+kind)})
 	if err != nil {
 		log.Debug("list node images", "err", err)
 		return
@@ -292,7 +315,7 @@ func buildContext(w io.Writer, files []ImageFile) error {
 	return tw.Close()
 }
 
-func buildImage(ctx context.Context, cli *client.Client, tag, hash string, files []ImageFile) error {
+func buildImage(ctx context.Context, cli *client.Client, tag string, labels map[string]string, files []ImageFile) error {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(buildContext(pw, files)) }()
 	defer pr.Close()
@@ -300,7 +323,7 @@ func buildImage(ctx context.Context, cli *client.Client, tag, hash string, files
 		Tags:        []string{tag},
 		Remove:      true,
 		ForceRemove: true,
-		Labels:      map[string]string{LabelImageHash: hash},
+		Labels:      labels,
 		Version:     build.BuilderV1, // BuildKit is not always there (Docker 20.10); scratch needs no pulls either way
 	})
 	if err != nil {

@@ -30,6 +30,9 @@ const (
 	LabelPartition = "dev.seven.partition"
 	// LabelImageHash is on node images: the hash of the binaries inside.
 	LabelImageHash = "dev.seven.image-hash"
+	// LabelImageKind is on node images: "seven", or the flavour's name.
+	// The cache keeps the newest images of each kind.
+	LabelImageKind = "dev.seven.image-kind"
 
 	RoleControlPlane = "control-plane"
 	RoleNode         = "node"

@@ -198,7 +198,7 @@ func (c *Config) validate() error {
 		if c.NodeMode != NodeCNI || c.Runtime != RuntimeContainerd {
 			return fmt.Errorf("flavour %s: nodes run pods in containerd (node mode %q, runtime %q)", f.Name, NodeCNI, RuntimeContainerd)
 		}
-		c.Binaries.Extra = f.Files
+		c.Binaries.Extra, c.Binaries.Kind = f.Files, f.Name
 	}
 	switch c.Partition {
 	case "":

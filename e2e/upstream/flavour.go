@@ -58,7 +58,7 @@ func DockerFlavour(b Binaries, supervisor string) (*docker.Flavour, error) {
 	}
 	files = append(files, nft...)
 	return &docker.Flavour{
-		Name:  "upstream " + b.Version,
+		Name:  "upstream-" + b.Version,
 		Files: files,
 		ControlPlane: func(s docker.ControlPlaneSpec) []string {
 			return []string{NodeBinDir + "/" + Supervisor, "control-plane",

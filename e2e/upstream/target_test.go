@@ -25,7 +25,12 @@ func TestUpstreamTarget(t *testing.T) {
 		}
 		t.Skipf("the upstream target runs in Docker: %v", err)
 	}
-	dir := reportDir(t, "upstream-target")
+	// make e2e-upstream runs it twice in a row: upstream-target-1, -2.
+	cell := "upstream-target"
+	if run := os.Getenv("SEVEN_UPSTREAM_RUN"); run != "" {
+		cell += "-" + run
+	}
+	dir := reportDir(t, cell)
 	tgt := upstream.NewTarget(upstream.TargetConfig{LogDir: dir, OutputDir: os.Getenv("SEVEN_UPSTREAM_OUTPUT")})
 	opts := conformance.Options{Profile: "core", ReportDir: dir}
 	if f := os.Getenv("SEVEN_CONFORMANCE_FOCUS"); f != "" {
