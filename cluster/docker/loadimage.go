@@ -1,10 +1,8 @@
 package docker
 
 import (
-	"archive/tar"
+	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,25 +14,23 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
 
 // Loading images into nodes, as `kind load docker-image` does: the host's
-// Docker Engine saves the images once (docker save), the tarball is copied
-// into each node container and the node's own seven binary imports it
-// (`seven image import --root <kubelet root>`), so the image store has one
-// writer and one format. The kubelet reads its store on every container
+// Docker Engine saves the images once (docker save), and the tarball is
+// streamed into each node container through the stdin of the node's own
+// seven binary (`docker exec -i … seven image import --root <kubelet root> -`),
+// so the image store has one writer and one format, and nothing but the store
+// is written in the node. The kubelet reads its store on every container
 // start, so a loaded image is usable by the next pod at once, with any
 // imagePullPolicy short of Always (no node pulls from a registry).
 
 // kubeletRootDir is the kubelet's --root-dir default (cmd/seven), which
 // nodeCommand does not override: the node's image store is <root>/images.
 const kubeletRootDir = "/var/lib/seven/kubelet"
-
-// loadDir is where the tarball lands inside a node container, next to
-// nothing the node uses; it is emptied after the import.
-const loadDir = "/tmp"
 
 // LoadOptions says where LoadImages puts the images and how it reports.
 type LoadOptions struct {
@@ -103,7 +99,7 @@ func (c *Cluster) LoadImages(ctx context.Context, images []string, opts LoadOpti
 			defer wg.Done()
 			report(fmt.Sprintf("loading %s into %s (%s)…", strings.Join(names, ", "), t.Node.Name, formatSize(size)))
 			t0 := time.Now()
-			lines, err := c.importInto(ctx, t, io.NewSectionReader(tarball, 0, size), size)
+			lines, err := c.importInto(ctx, t, io.NewSectionReader(tarball, 0, size))
 			results[i] = NodeLoad{Node: t.Node, Imported: lines, Took: time.Since(t0)}
 			if err != nil {
 				errs[i] = fmt.Errorf("node %s: %w", t.Node.Name, err)
@@ -306,25 +302,11 @@ func (c *Cluster) saveImages(ctx context.Context, names []string) (*os.File, int
 	return f, size, nil
 }
 
-// importInto copies the tarball into the node container and runs the node's
-// `seven image import` on it; the copy is emptied afterwards (a scratch image
-// has no rm, and Docker's API cannot delete a file, so an empty file is left).
-func (c *Cluster) importInto(ctx context.Context, t loadTarget, tarball io.Reader, size int64) ([]string, error) {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	name := "seven-load-image-" + hex.EncodeToString(b[:]) + ".tar"
-	if err := c.copyInto(ctx, t.Node.Container, name, tarball, size); err != nil {
-		return nil, fmt.Errorf("copy the images into %s: %w", t.Node.Container, err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if err := c.copyInto(ctx, t.Node.Container, name, strings.NewReader(""), 0); err != nil {
-			c.log.Warn("empty the loaded tarball", "container", t.Node.Container, "file", loadDir+"/"+name, "err", err)
-		}
-	}()
-	cmd := []string{sevenPath, "image", "import", "--root", t.Root, loadDir + "/" + name}
-	out, code, err := c.exec(ctx, t.Node.Container, cmd...)
+// importInto runs the node's `seven image import --root <root> -` with the
+// tarball as its stdin.
+func (c *Cluster) importInto(ctx context.Context, t loadTarget, tarball io.Reader) ([]string, error) {
+	cmd := []string{sevenPath, "image", "import", "--root", t.Root, "-"}
+	out, code, err := c.execStdin(ctx, t.Node.Container, tarball, cmd...)
 	if err != nil {
 		return nil, err
 	}
@@ -338,23 +320,71 @@ func (c *Cluster) importInto(ctx context.Context, t loadTarget, tarball io.Reade
 	return strings.Split(out, "\n"), nil
 }
 
-// copyInto writes one file of the given size into loadDir of a container.
-func (c *Cluster) copyInto(ctx context.Context, ctr, name string, content io.Reader, size int64) error {
-	pr, pw := io.Pipe()
+// execStdin runs cmd in a container with stdin as its standard input, which
+// is closed at stdin's end, and returns its output (stdout and stderr) and
+// exit code, as `docker exec -i` does.
+//
+// The command may stop reading before stdin ends (an import that fails, or
+// that has read the end of the archive but not its padding), so a failed
+// write is no error of its own: the exit code and output tell. If stdin
+// itself fails to read, the command sees its input end early.
+func (c *Cluster) execStdin(ctx context.Context, ctr string, stdin io.Reader, cmd ...string) (string, int, error) {
+	created, err := c.cli.ExecCreate(ctx, ctr, client.ExecCreateOptions{AttachStdin: true, AttachStdout: true, AttachStderr: true, Cmd: cmd})
+	if err != nil {
+		return "", 0, fmt.Errorf("exec in %s: %w", ctr, err)
+	}
+	att, err := c.cli.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
+	if err != nil {
+		return "", 0, fmt.Errorf("exec in %s: %w", ctr, err)
+	}
+	defer att.Close()
+	stop := context.AfterFunc(ctx, func() { att.Close() }) // the hijacked connection ignores ctx
+	defer stop()
+	written := make(chan struct{})
 	go func() {
-		tw := tar.NewWriter(pw)
-		err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o600, Size: size, ModTime: time.Now()})
-		if err == nil {
-			_, err = io.Copy(tw, content)
-		}
-		if err == nil {
-			err = tw.Close()
-		}
-		pw.CloseWithError(err)
+		defer close(written)
+		_, _ = io.Copy(att.Conn, stdin)
+		_ = att.CloseWrite()
 	}()
-	_, err := c.cli.CopyToContainer(ctx, ctr, client.CopyToContainerOptions{DestinationPath: loadDir, Content: pr})
-	pr.CloseWithError(errors.New("copy ended")) // unblocks the writer if Docker stopped reading
-	return err
+	var buf bytes.Buffer
+	_, err = stdcopy.StdCopy(&buf, &buf, att.Reader)
+	att.Close() // unblocks a write the command no longer reads
+	<-written
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return buf.String(), 0, fmt.Errorf("exec in %s: %w", ctr, err)
+	}
+	code, err := c.execExitCode(ctx, created.ID)
+	if err != nil {
+		return buf.String(), 0, fmt.Errorf("exec in %s: %w", ctr, err)
+	}
+	return buf.String(), code, nil
+}
+
+// execExitCode is the exit code of an exec whose output has ended. Docker
+// may close the output a moment before it records the exit, so a running
+// exec is asked again, for up to 5 s.
+func (c *Cluster) execExitCode(ctx context.Context, id string) (int, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ins, err := c.cli.ExecInspect(ctx, id, client.ExecInspectOptions{})
+		if err != nil {
+			return 0, err
+		}
+		if !ins.Running {
+			return ins.ExitCode, nil
+		}
+		if time.Now().After(deadline) {
+			return 0, errors.New("the command's output ended but it still runs")
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // formatSize is a byte count for people: "850 B", "12.3 MB".

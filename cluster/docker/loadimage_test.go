@@ -45,7 +45,7 @@ func TestLoadImage(t *testing.T) {
 		}
 		// img2 was present but must not have reached any node.
 		p := runPod(t, cs, "not-loaded", "node-1", img2, corev1.PullNever)
-		waitPod(t, cs, p, "ErrImagePull", 60*time.Second, func(p *corev1.Pod) bool { return waitingReason(p) == "ErrImagePull" })
+		waitPod(t, cs, p, "ErrImageNeverPull", 60*time.Second, func(p *corev1.Pod) bool { return waitingReason(p) == "ErrImageNeverPull" })
 	})
 
 	t.Run("every node", func(t *testing.T) {
@@ -69,6 +69,12 @@ func TestLoadImage(t *testing.T) {
 			waitPod(t, cs, p, "running", 60*time.Second, running)
 			// The image's own config came along: entrypoint, command and env.
 			waitLogs(t, cs, p, "version="+version, 30*time.Second)
+		}
+		// The tarball went through the import's stdin: nothing is left in the nodes.
+		for _, n := range c.Nodes() {
+			if left := loadLeftovers(t, n.Container); len(left) > 0 {
+				t.Errorf("%s: load-image left %v in /tmp", n.Name, left)
+			}
 		}
 	})
 
@@ -103,6 +109,36 @@ func TestLoadImageNoCluster(t *testing.T) {
 	}
 	if _, _, err := run(t, "load-image", "--name", name); err == nil || !strings.Contains(err.Error(), "no image given") {
 		t.Errorf("load-image without images: %v, want no image given", err)
+	}
+}
+
+// loadLeftovers lists the seven-load-image files in a container's /tmp.
+func loadLeftovers(t *testing.T, ctr string) []string {
+	t.Helper()
+	ctx := context.Background()
+	dc, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	res, err := dc.CopyFromContainer(ctx, ctr, client.CopyFromContainerOptions{SourcePath: "/tmp"})
+	if err != nil {
+		t.Fatalf("read /tmp of %s: %v", ctr, err)
+	}
+	defer res.Content.Close()
+	var left []string
+	tr := tar.NewReader(res.Content)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return left
+		}
+		if err != nil {
+			t.Fatalf("read /tmp of %s: %v", ctr, err)
+		}
+		if strings.Contains(h.Name, "seven-load-image") {
+			left = append(left, h.Name)
+		}
 	}
 }
 
