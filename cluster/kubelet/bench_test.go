@@ -37,13 +37,14 @@ import (
 // "-shim" variants run containers under the dedicated seven-shim binary
 // rather than the re-executed (100 MB) test binary; "-containerd" variants
 // run them in a private containerd (CNI mode, as root; the first pod
-// copies the image into containerd). Run with -benchtime=1x: it reports p50, p99
+// copies the image into containerd); "serial" creates each pod once the
+// one before runs. Run with -benchtime=1x: it reports p50, p99
 // and max in ms, and the kubelet's API writes per pod.
 func BenchmarkPodStartup(b *testing.B) {
 	for _, mode := range []struct {
 		name string
 		gap  time.Duration
-	}{{"burst-containerd", 0}, {"paced-containerd", 100 * time.Millisecond}} {
+	}{{"burst-containerd", 0}, {"paced-containerd", 100 * time.Millisecond}, {"serial-containerd", -1}} {
 		b.Run(mode.name+"/"+ModeCNI, func(b *testing.B) {
 			requireRoot(b, "a network namespace per pod")
 			d := ctrdtest.Start(b)
@@ -113,7 +114,29 @@ func podStartup(b *testing.B, gap time.Duration, opts clusterOpts) {
 		created[name] = time.Now()
 		mu.Unlock()
 		c.create(fixturePod(name, "seven.local/fixture:v1"))
-		time.Sleep(gap)
+		if gap >= 0 {
+			time.Sleep(gap)
+			continue
+		}
+		// serial: the next pod once this one runs.
+		for {
+			mu.Lock()
+			_, ok := seen[name]
+			mu.Unlock()
+			if ok {
+				break
+			}
+			select {
+			case <-done: // every pod seen (checked again above), or the watch ended
+				mu.Lock()
+				_, ok = seen[name]
+				mu.Unlock()
+				if !ok {
+					b.Fatalf("watch ended before %s ran", name)
+				}
+			case <-time.After(time.Millisecond):
+			}
+		}
 	}
 	select {
 	case <-done:
