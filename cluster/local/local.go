@@ -65,6 +65,10 @@ type Config struct {
 	// ContainerdAddress (each node in a namespace seven-<node> of it).
 	Runtime           string
 	ContainerdAddress string
+	// InsecureRegistries are the registries the local nodes may pull from
+	// over plain HTTP (kubelet.Config.InsecureRegistries): host, host:port
+	// or a CIDR. Loopback registries need not be listed.
+	InsecureRegistries []string
 	// ControlPlane, when set, is an API server this cluster does not run
 	// (an upstream kube-apiserver, in the swap matrix): the local nodes, the
 	// proxy and the DNS join it, and its own scheduler and controllers are
@@ -457,5 +461,6 @@ func (c *Cluster) kubelet(admin *rest.Config, i int, dial func(context.Context, 
 		ContainerRuntime:    c.cfg.Runtime,
 		ContainerdAddress:   c.cfg.ContainerdAddress,
 		ContainerdNamespace: "seven-" + nodeName(i),
+		InsecureRegistries:  c.cfg.InsecureRegistries,
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -160,6 +161,7 @@ type kubeletFlags struct {
 	writableCgroups                                                        bool
 	port, pods, eventBurst                                                 int
 	eventQPS                                                               float64
+	insecureRegistries                                                     []string
 }
 
 func (kf *kubeletFlags) register(fs *flag.FlagSet) {
@@ -190,6 +192,47 @@ func (kf *kubeletFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&kf.tlsCertFile, "tls-cert-file", "", "the kubelet API's serving certificate (PEM), issued by the cluster CA for the node's name and IP (default: a self-signed one, which API servers that verify kubelets refuse)")
 	fs.StringVar(&kf.tlsKeyFile, "tls-private-key-file", "", "the key of --tls-cert-file (PEM)")
 	fs.StringVar(&kf.clientCAFile, "client-ca-file", "", "CA certificates (PEM) that the kubelet API's client certificates must chain to (default: none, and the API is open to anyone, as upstream's flag defaults)")
+	insecureRegistriesFlag(fs, &kf.insecureRegistries)
+}
+
+// insecureRegistriesFlag registers --insecure-registries, which appends to
+// *dst (it may be given more than once).
+func insecureRegistriesFlag(fs *flag.FlagSet, dst *[]string) {
+	fs.Func("insecure-registries", "comma-separated `registries` to pull from over plain HTTP (and HTTPS without a certificate check): host, host:port or a CIDR; loopback registries always are", func(v string) error {
+		regs, err := parseRegistries(v)
+		*dst = append(*dst, regs...)
+		return err
+	})
+}
+
+// parseRegistries splits a comma-separated list of registries given as
+// host, host:port or a CIDR of addresses, refusing URLs and malformed
+// entries; empty entries are dropped.
+func parseRegistries(v string) ([]string, error) {
+	var out []string
+	for _, e := range strings.Split(v, ",") {
+		e = strings.TrimSpace(e)
+		switch {
+		case e == "":
+			continue
+		case strings.Contains(e, "://"):
+			return nil, fmt.Errorf("%q: give the registry's host, host:port or a CIDR, not a URL", e)
+		case strings.Contains(e, "/"):
+			if _, _, err := net.ParseCIDR(e); err != nil {
+				return nil, fmt.Errorf("%q is not a CIDR (a registry is host, host:port or a CIDR)", e)
+			}
+		case net.ParseIP(e) == nil:
+			if host, port, err := net.SplitHostPort(e); err == nil {
+				if n, perr := strconv.Atoi(port); host == "" || perr != nil || n < 1 || n > 65535 {
+					return nil, fmt.Errorf("%q: want host:port with a port from 1 to 65535", e)
+				}
+			} else if strings.ContainsAny(e, ":[] ") {
+				return nil, fmt.Errorf("%q is not a host, host:port or CIDR", e)
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 // kubelet builds the node agent the flags describe.
@@ -220,7 +263,8 @@ func (kf *kubeletFlags) kubelet(c *clientSetup) (*kubelet.Kubelet, error) {
 		NodeName: kf.nodeName, NodeIP: kf.nodeIP, PodCIDR: kf.podCIDR, RootDir: kf.rootDir,
 		ServerPort: kf.port, FixtureBinary: kf.fixture, ClusterDomain: kf.clusterDomain, Pods: kf.pods, Mode: kf.mode,
 		Timings: c.timings, Logger: c.log, ContainerRuntime: kf.runtime, ContainerdAddress: kf.containerdAddress,
-		ServingConfig: kubelet.ServingConfig{TLSCertFile: kf.tlsCertFile, TLSPrivateKeyFile: kf.tlsKeyFile, ClientCAFile: kf.clientCAFile},
+		ServingConfig:      kubelet.ServingConfig{TLSCertFile: kf.tlsCertFile, TLSPrivateKeyFile: kf.tlsKeyFile, ClientCAFile: kf.clientCAFile},
+		InsecureRegistries: kf.insecureRegistries,
 	}
 	if kf.clusterDNS != "" {
 		kc.ClusterDNS = strings.Split(kf.clusterDNS, ",")

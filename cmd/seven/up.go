@@ -34,6 +34,8 @@ func runUp(ctx context.Context, args []string) error {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	runtime := fs.String("runtime", kubelet.RuntimeProcess, "the nodes' container runtime: process (Seven's own) or containerd")
 	containerdAddress := fs.String("containerd-address", "/run/containerd/containerd.sock", "containerd's socket (--runtime containerd; each node uses a namespace seven-<node> of it)")
+	var insecureRegistries []string
+	insecureRegistriesFlag(fs, &insecureRegistries)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,7 +48,7 @@ func runUp(ctx context.Context, args []string) error {
 		disabled = strings.Split(*disable, ",")
 	}
 	c, err := local.New(local.Config{DataDir: *dataDir, Address: *address, TimingsPreset: *preset, Disable: disabled, Nodes: *nodes, FixtureBinary: *fixture, HollowNodes: *hollowNodes, Logger: log,
-		Runtime: *runtime, ContainerdAddress: *containerdAddress})
+		Runtime: *runtime, ContainerdAddress: *containerdAddress, InsecureRegistries: insecureRegistries})
 	if err != nil {
 		return err
 	}
