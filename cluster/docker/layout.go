@@ -166,6 +166,12 @@ func nodeCommand(s nodeSpec) []string {
 			"--timings", s.Timings,
 			"--writable-cgroups",
 		}
+		// The node's own `seven image import` is out of the user's reach.
+		cluster, ok := strings.CutSuffix(s.Hostname, nodeContainerName("", s.Index))
+		if !ok || cluster == "" {
+			cluster = "NAME"
+		}
+		args = append(args, "--image-import-hint", "seven cluster load-image --name "+cluster+" IMAGE")
 		if s.Runtime == RuntimeContainerd {
 			args = append(args, "--runtime", RuntimeContainerd, "--containerd-binary", programDir+"/containerd", "--containerd-root", containerdRoot)
 		}

@@ -46,6 +46,15 @@ func TestLoadImage(t *testing.T) {
 		// img2 was present but must not have reached any node.
 		p := runPod(t, cs, "not-loaded", "node-1", img2, corev1.PullNever)
 		waitPod(t, cs, p, "ErrImageNeverPull", 60*time.Second, func(p *corev1.Pod) bool { return waitingReason(p) == "ErrImageNeverPull" })
+
+		// A seven.local image no node has: the kubelet names load-image, not
+		// the seven image import inside the node container.
+		p = runPod(t, cs, "not-imported", "node-2", "seven.local/missing:"+version, corev1.PullIfNotPresent)
+		hint := "`seven cluster load-image --name " + c.Name() + " IMAGE`"
+		waitPod(t, cs, p, "ErrImagePull naming "+hint, 60*time.Second, func(p *corev1.Pod) bool {
+			st := p.Status.ContainerStatuses
+			return len(st) == 1 && st[0].State.Waiting != nil && st[0].State.Waiting.Reason == "ErrImagePull" && strings.Contains(st[0].State.Waiting.Message, hint)
+		})
 	})
 
 	t.Run("every node", func(t *testing.T) {

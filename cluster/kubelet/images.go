@@ -116,7 +116,7 @@ func (k *Kubelet) ensureImage(ctx context.Context, w *podWorker, pod *corev1.Pod
 	case imageImportOnly:
 		msg := getErr.Error()
 		if errors.Is(getErr, image.ErrNotFound) {
-			msg = fmt.Sprintf("image %q not found in the node's image store (add it with `%s`)", c.Image, importCommand(k.cfg.Images.Dir()))
+			msg = fmt.Sprintf("image %q not found in the node's image store (add it with `%s`)", c.Image, importHint(k.cfg.ImageImportHint, k.cfg.Images.Dir()))
 		}
 		return nil, false, &imageError{reason: podsync.ReasonErrImagePull, message: msg, err: getErr}
 	}

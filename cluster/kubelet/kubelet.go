@@ -71,6 +71,12 @@ type Config struct {
 	// without a certificate check: host, host:port or a CIDR (see
 	// image.PullOptions). Loopback registries need not be listed.
 	InsecureRegistries []string
+	// ImageImportHint is the command that the ErrImagePull message of a
+	// missing image no registry serves (seven.local/…) tells a person to
+	// run to add it, for nodes whose own seven they cannot run (a Docker
+	// cluster's: seven cluster load-image); default: this node's
+	// `seven image import --root <RootDir> FILE` (--store for another Images).
+	ImageImportHint string
 	// FixtureBinary, when set, makes sure the fixture images are in the store.
 	FixtureBinary string
 	Timings       timings.Timings

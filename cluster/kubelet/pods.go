@@ -323,6 +323,15 @@ func backoffDelay(initial, maxDelay time.Duration, n int) time.Duration {
 	return min(d, maxDelay)
 }
 
+// importHint is the command that the ErrImagePull message of a missing
+// image names: hint (Config.ImageImportHint), or else importCommand(dir).
+func importHint(hint, dir string) string {
+	if hint != "" {
+		return hint
+	}
+	return importCommand(dir)
+}
+
 // importCommand is the command that imports a tarball into the image store
 // in dir: a node root's store is <root>/images (for the nodes of seven up,
 // <data-dir>/nodes/node-<i>).

@@ -162,6 +162,7 @@ type kubeletFlags struct {
 	port, pods, eventBurst                                                 int
 	eventQPS                                                               float64
 	insecureRegistries                                                     []string
+	imageImportHint                                                        string
 }
 
 func (kf *kubeletFlags) register(fs *flag.FlagSet) {
@@ -193,6 +194,7 @@ func (kf *kubeletFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&kf.tlsKeyFile, "tls-private-key-file", "", "the key of --tls-cert-file (PEM)")
 	fs.StringVar(&kf.clientCAFile, "client-ca-file", "", "CA certificates (PEM) that the kubelet API's client certificates must chain to (default: none, and the API is open to anyone, as upstream's flag defaults)")
 	insecureRegistriesFlag(fs, &kf.insecureRegistries)
+	fs.StringVar(&kf.imageImportHint, "image-import-hint", "", "the command that the ErrImagePull message of a missing seven.local image tells a person to run to add it, where this node's own seven is out of their reach (default: seven image import --root <root-dir> FILE)")
 }
 
 // insecureRegistriesFlag registers --insecure-registries, which appends to
@@ -265,6 +267,7 @@ func (kf *kubeletFlags) kubelet(c *clientSetup) (*kubelet.Kubelet, error) {
 		Timings: c.timings, Logger: c.log, ContainerRuntime: kf.runtime, ContainerdAddress: kf.containerdAddress,
 		ServingConfig:      kubelet.ServingConfig{TLSCertFile: kf.tlsCertFile, TLSPrivateKeyFile: kf.tlsKeyFile, ClientCAFile: kf.clientCAFile},
 		InsecureRegistries: kf.insecureRegistries,
+		ImageImportHint:    kf.imageImportHint,
 	}
 	if kf.clusterDNS != "" {
 		kc.ClusterDNS = strings.Split(kf.clusterDNS, ",")

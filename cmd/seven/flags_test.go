@@ -45,6 +45,9 @@ func TestInsecureRegistriesFlag(t *testing.T) {
 				"registry.example:5000,10.0.0.0/8, 192.168.1.7 ,registry.example,[fd00::1]:5000,fd00::1,",
 			} {
 				args := append(append([]string{}, cmd.args...), "--insecure-registries", good, "--insecure-registries", "other.example")
+				if name != "up" {
+					args = append(args, "--image-import-hint", "seven cluster load-image --name demo IMAGE")
+				}
 				errOut, code := runSevenEnv(t, noKubeconfig, args...)
 				if code == 0 || !strings.Contains(errOut, cmd.after) || strings.Contains(errOut, "insecure-registries") {
 					t.Errorf("seven %s --insecure-registries %q: exit %d, stderr %q; want the flags parsed and %q", name, good, code, errOut, cmd.after)
