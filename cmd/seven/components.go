@@ -186,7 +186,7 @@ func (kf *kubeletFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&kf.runtime, "runtime", kubelet.RuntimeProcess, "container runtime: process (Seven's own) or containerd")
 	fs.StringVar(&kf.containerdAddress, "containerd-address", "/run/containerd/containerd.sock", "containerd's socket (--runtime containerd)")
 	fs.StringVar(&kf.containerdBinary, "containerd-binary", "", "--runtime containerd: run a containerd of the node's own from this binary (sockets and state in /run/seven/containerd) instead of connecting to --containerd-address")
-	fs.BoolVar(&kf.writableCgroups, "writable-cgroups", false, "remount read-write the cgroup mounts a container sees read-only, so pods' cgroups nest under the node container's (node containers)")
+	fs.BoolVar(&kf.writableCgroups, "writable-cgroups", false, "remount read-write the cgroup mounts a container sees read-only and, on cgroup v2, move the processes of its cgroup root into init, so pods' cgroups nest under the node container's with its controllers (node containers)")
 	fs.StringVar(&kf.containerdRoot, "containerd-root", "/var/lib/seven/containerd", "--containerd-binary: that containerd's root (images, snapshots); overlayfs snapshots need it off an overlay file system")
 	fs.Float64Var(&kf.eventQPS, "event-qps", 50, "rate limit of event writes, apart from status writes")
 	fs.IntVar(&kf.eventBurst, "event-burst", 100, "burst of event writes")
@@ -305,7 +305,8 @@ func runKubelet(ctx context.Context, args []string) error {
 // withContainerd runs the node's components that build makes, after
 // starting a containerd of the node's own when --containerd-binary asks
 // for one (build connects to it, so it runs once containerd serves), and
-// after making the cgroup mounts writable when --writable-cgroups asks.
+// after making the cgroups writable (and nesting a cgroup v2 root's
+// processes) when --writable-cgroups asks.
 func (kf *kubeletFlags) withContainerd(c *clientSetup, build func() (component.Component, error)) component.Component {
 	return component.Func(func(ctx context.Context) error {
 		if kf.writableCgroups {
@@ -314,7 +315,7 @@ func (kf *kubeletFlags) withContainerd(c *clientSetup, build func() (component.C
 				return err
 			}
 			if len(changed) > 0 {
-				c.log.Info("cgroup mounts made writable", "mounts", changed)
+				c.log.Info("cgroups made writable", "changed", changed)
 			}
 		}
 		start := component.Func(func(ctx context.Context) error {
