@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/project-seven/seven/cluster/controllers/controllertest"
@@ -103,13 +104,17 @@ func TestReplicaSetKeepsReplicasAdoptsAndReleases(t *testing.T) {
 	})
 	waitStatus("3 again after release", 3)
 
-	// Scale down to 1.
-	cur, err := env.Client.AppsV1().ReplicaSets(ns).Get(ctx, "web", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cur.Spec.Replicas = ptr.To(int32(1))
-	if _, err := env.Client.AppsV1().ReplicaSets(ns).Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+	// Scale down to 1: a read-modify-write, retried when the controller's
+	// status write came in between.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := env.Client.AppsV1().ReplicaSets(ns).Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cur.Spec.Replicas = ptr.To(int32(1))
+		_, err = env.Client.AppsV1().ReplicaSets(ns).Update(ctx, cur, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	waitStatus("scaled to 1", 1)
