@@ -380,7 +380,7 @@ func (s *Server) create(ctx context.Context, req request, obj runtime.Object, dr
 			field.Required(field.NewPath("metadata", "name"), "name or generateName is required")})
 	}
 	if res.Namespaced {
-		if err := s.namespaceOpen(ctx, m.GetNamespace()); err != nil {
+		if err := s.namespaceOpen(ctx, res, m); err != nil {
 			return nil, err
 		}
 	}
@@ -441,17 +441,29 @@ func (s *Server) create(ctx context.Context, req request, obj runtime.Object, dr
 	}
 }
 
-// namespaceOpen checks that new objects may be created in ns.
-func (s *Server) namespaceOpen(ctx context.Context, ns string) error {
+// namespaceOpen checks that the new object m of res may be created in its
+// namespace, as upstream's NamespaceLifecycle admission does: a
+// terminating namespace refuses it with 403 Forbidden, naming it (its
+// generateName while it has no name) and carrying the cause
+// NamespaceTerminating, by which controllers know not to retry.
+func (s *Server) namespaceOpen(ctx context.Context, res *registry.Resource, m metav1.Object) error {
+	ns := m.GetNamespace()
 	nsRes := s.resources.lookup(corev1.SchemeGroupVersion.WithResource("namespaces"))
 	var n corev1.Namespace
 	if err := s.store.Get(ctx, key(nsRes, "", ns), &n); err != nil {
 		return storageError(nsRes, ns, err)
 	}
-	if n.DeletionTimestamp != nil {
-		return apierrors.NewForbidden(nsRes.GroupResource(), ns, fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))
+	if n.DeletionTimestamp == nil {
+		return nil
 	}
-	return nil
+	name := m.GetName()
+	if name == "" {
+		name = m.GetGenerateName()
+	}
+	err := apierrors.NewForbidden(res.GroupResource(), name, fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))
+	err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{
+		Type: corev1.NamespaceTerminatingCause, Message: fmt.Sprintf("namespace %s is being terminated", ns), Field: "metadata.namespace"})
+	return err
 }
 
 // --- update ---
