@@ -428,7 +428,7 @@ func (c *Cluster) runNodes(ctx context.Context, kubeconfig []byte) error {
 	for i := range nodes {
 		spec := nodeSpec{
 			Index: i + 1, Name: nodeName(c.cfg.NodeMode, i+1), IP: c.layout.Nodes[i],
-			Timings: c.cfg.TimingsPreset, Mode: c.cfg.NodeMode, Runtime: c.cfg.Runtime, Hostname: nodeContainerName(c.cfg.Name, i+1),
+			Timings: c.cfg.TimingsPreset, Mode: c.cfg.NodeMode, Runtime: c.cfg.Runtime, Hostname: nodeContainerName(c.cfg.Name, i+1), Cluster: c.cfg.Name,
 		}
 		nodes[i] = Node{Name: spec.Name, Container: spec.Hostname, IP: spec.IP}
 		wg.Add(1)

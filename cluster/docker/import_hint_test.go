@@ -15,9 +15,8 @@ func TestNodeImportHint(t *testing.T) {
 		spec nodeSpec
 		want string
 	}{
-		{nodeSpec{Index: 2, Name: "node-2", IP: ip, Mode: NodeCNI, Hostname: nodeContainerName("demo", 2)}, "seven cluster load-image --name demo IMAGE"},
-		{nodeSpec{Index: 1, Name: "node-1", IP: ip, Mode: NodeKubelet, Runtime: RuntimeContainerd, Hostname: nodeContainerName("a-node-1", 1)}, "seven cluster load-image --name a-node-1 IMAGE"},
-		{nodeSpec{Index: 1, Name: "node-1", IP: ip, Mode: NodeCNI}, "seven cluster load-image --name NAME IMAGE"},
+		{nodeSpec{Index: 2, Name: "node-2", IP: ip, Mode: NodeCNI, Hostname: nodeContainerName("demo", 2), Cluster: "demo"}, "seven cluster load-image --name demo IMAGE"},
+		{nodeSpec{Index: 1, Name: "node-1", IP: ip, Mode: NodeKubelet, Runtime: RuntimeContainerd, Hostname: nodeContainerName("a-node-1", 1), Cluster: "a-node-1"}, "seven cluster load-image --name a-node-1 IMAGE"},
 	} {
 		cmd := nodeCommand(tc.spec)
 		i := slices.Index(cmd, "--image-import-hint")

@@ -138,6 +138,7 @@ type nodeSpec struct {
 	Mode     NodeMode
 	Runtime  string
 	Hostname string // container name
+	Cluster  string // the cluster's name
 }
 
 // nodeName is the Node object name of node i (1-based) in mode m.
@@ -167,11 +168,7 @@ func nodeCommand(s nodeSpec) []string {
 			"--writable-cgroups",
 		}
 		// The node's own `seven image import` is out of the user's reach.
-		cluster, ok := strings.CutSuffix(s.Hostname, nodeContainerName("", s.Index))
-		if !ok || cluster == "" {
-			cluster = "NAME"
-		}
-		args = append(args, "--image-import-hint", "seven cluster load-image --name "+cluster+" IMAGE")
+		args = append(args, "--image-import-hint", "seven cluster load-image --name "+s.Cluster+" IMAGE")
 		if s.Runtime == RuntimeContainerd {
 			args = append(args, "--runtime", RuntimeContainerd, "--containerd-binary", programDir+"/containerd", "--containerd-root", containerdRoot)
 		}

@@ -72,7 +72,7 @@ func TestNodeCommand(t *testing.T) {
 		wantArgs string
 	}{
 		{NodeHollow, "node-1-0", "hollow-nodes --kubeconfig /etc/seven/kubeconfig --count 1 --name-prefix node-1- --timings fast"},
-		{NodeCNI, "node-1", "node --kubeconfig /etc/seven/kubeconfig --node-name node-1 --node-ip 172.30.0.10 --mode cni --fixture-binary /usr/local/bin/fixture --timings fast"},
+		{NodeCNI, "node-1", "node --kubeconfig /etc/seven/kubeconfig --node-name node-1 --node-ip 172.30.0.10 --mode cni --fixture-binary /usr/local/bin/fixture --timings fast --writable-cgroups --image-import-hint seven cluster load-image --name demo IMAGE --runtime containerd --containerd-binary /usr/local/bin/containerd --containerd-root /var/lib/containerd"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.mode), func(t *testing.T) {
@@ -80,7 +80,7 @@ func TestNodeCommand(t *testing.T) {
 			if name != tt.wantName {
 				t.Errorf("name %q, want %q", name, tt.wantName)
 			}
-			got := strings.Join(nodeCommand(nodeSpec{Index: 1, Name: name, IP: ip, Timings: "fast", Mode: tt.mode}), " ")
+			got := strings.Join(nodeCommand(nodeSpec{Index: 1, Name: name, IP: ip, Timings: "fast", Mode: tt.mode, Runtime: RuntimeContainerd, Cluster: "demo"}), " ")
 			if got != tt.wantArgs {
 				t.Errorf("command\n got %s\nwant %s", got, tt.wantArgs)
 			}
