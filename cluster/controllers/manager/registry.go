@@ -15,6 +15,7 @@ import (
 	"github.com/project-seven/seven/cluster/controllers/replicaset"
 	"github.com/project-seven/seven/cluster/controllers/replicationcontroller"
 	"github.com/project-seven/seven/cluster/controllers/rootca"
+	"github.com/project-seven/seven/cluster/controllers/serviceaccount"
 	"github.com/project-seven/seven/cluster/controllers/statefulset"
 )
 
@@ -40,6 +41,7 @@ var registry = []Entry{
 	{"endpointslice", newEndpointSlice},
 	{"nodeipam", newNodeIPAM},
 	{"root-ca-cert-publisher", newRootCAPublisher}, // upstream's root-ca-certificate-publisher-controller, by its older name as the others
+	{"serviceaccount", newServiceAccount},
 }
 
 // Names returns the names of every known controller.
@@ -114,4 +116,9 @@ func newNodeIPAM(c Context) (component.Component, error) {
 func newRootCAPublisher(c Context) (component.Component, error) {
 	return rootca.New(rootca.Config{Config: controllers.Config{Client: c.Client, Informers: c.Informers, Timings: c.Timings,
 		Logger: c.Logger, Clock: c.Clock, Recorder: c.Recorder(rootca.Name)}, Bundle: c.RootCA})
+}
+
+func newServiceAccount(c Context) (component.Component, error) {
+	return serviceaccount.New(serviceaccount.Config{Client: c.Client, Informers: c.Informers, Timings: c.Timings,
+		Logger: c.Logger, Clock: c.Clock, Recorder: c.Recorder(serviceaccount.Name)})
 }
