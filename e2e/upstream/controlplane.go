@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -68,6 +69,9 @@ type ControlPlane struct {
 	host  string
 	ready chan struct{}
 	etcd  *storage.Etcd // set before ready is closed
+	// restartAPI asks Start to restart kube-apiserver; it answers on the
+	// channel sent.
+	restartAPI chan chan error
 	// BootTime is how long Start took until every component was healthy.
 	BootTime time.Duration
 }
@@ -103,7 +107,8 @@ func NewControlPlane(cfg ControlPlaneConfig) (*ControlPlane, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream control plane: %w", err)
 	}
-	return &ControlPlane{cfg: cfg, pki: pki, port: port, host: "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), ready: make(chan struct{})}, nil
+	return &ControlPlane{cfg: cfg, pki: pki, port: port, host: "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		ready: make(chan struct{}), restartAPI: make(chan chan error)}, nil
 }
 
 // SetRanges sets ServiceCIDR and ClusterCIDR; call it before Start.
@@ -206,11 +211,22 @@ func (cp *ControlPlane) Start(ctx context.Context) error {
 	cp.BootTime = time.Since(start)
 	cp.cfg.Logger.Info("upstream control plane ready", "host", cp.host, "took", cp.BootTime.Round(time.Millisecond))
 	close(cp.ready)
-	select {
-	case <-ctx.Done():
-		return nil
-	case err := <-exited:
-		return err
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-exited:
+			return err
+		case reply := <-cp.restartAPI:
+			procs[0].stop() // kube-apiserver, started first
+			p, err := cp.start(KubeAPIServer, cp.apiServerArgs(files, etcd.Endpoints), exited)
+			if err != nil {
+				reply <- err
+				return err
+			}
+			procs[0] = p
+			reply <- waitHealthy(ctx, exited, admin, cp.host+"/readyz")
+		}
 	}
 }
 
@@ -218,8 +234,10 @@ func (cp *ControlPlane) Start(ctx context.Context) error {
 func (cp *ControlPlane) EtcdEndpoints() []string { return cp.etcd.Endpoints }
 
 // Compact discards etcd's history up to now, as the API server's own
-// periodic compaction would: watches and lists from older resourceVersions
-// get 410 Gone. Valid once Ready.
+// periodic compaction would, then restarts kube-apiserver: its watch cache
+// does not learn of a compaction, and starts again at the current
+// revision. Watches and lists from older resourceVersions then get 410
+// Gone (target.Compactor). Valid once Ready.
 func (cp *ControlPlane) Compact(ctx context.Context) error {
 	resp, err := cp.etcd.Client.Get(ctx, "compact", clientv3.WithCountOnly())
 	if err != nil {
@@ -227,6 +245,15 @@ func (cp *ControlPlane) Compact(ctx context.Context) error {
 	}
 	if _, err := cp.etcd.Client.Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical()); err != nil {
 		return fmt.Errorf("compact: %w", err)
+	}
+	reply := make(chan error, 1)
+	select {
+	case cp.restartAPI <- reply:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := <-reply; err != nil {
+		return fmt.Errorf("compact: restart %s: %w", KubeAPIServer, err)
 	}
 	return nil
 }
@@ -359,14 +386,15 @@ func (cp *ControlPlane) schedulerArgs(f files, port int) []string {
 
 // process is one running component.
 type process struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
+	name     string
+	cmd      *exec.Cmd
+	done     chan struct{}
+	stopping atomic.Bool // an exit after stop is no failure
 }
 
 func (cp *ControlPlane) start(name string, args []string, exited chan<- error) (*process, error) {
 	logPath := filepath.Join(cp.cfg.Dir, name+".log")
-	log, err := os.Create(logPath)
+	log, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644) // a restart appends
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -384,6 +412,9 @@ func (cp *ControlPlane) start(name string, args []string, exited chan<- error) (
 		err := cmd.Wait()
 		log.Close()
 		close(p.done)
+		if p.stopping.Load() {
+			return
+		}
 		select {
 		case exited <- fmt.Errorf("%s exited: %v\n%s", name, err, tail(logPath, 30)):
 		default:
@@ -393,6 +424,7 @@ func (cp *ControlPlane) start(name string, args []string, exited chan<- error) (
 }
 
 func (p *process) stop() {
+	p.stopping.Store(true)
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
