@@ -37,11 +37,7 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := conformance.Options{ReportDir: os.Getenv("SEVEN_CONFORMANCE_REPORT_DIR")}
-	if f := os.Getenv("SEVEN_CONFORMANCE_FOCUS"); f != "" {
-		opts.Focus = []string{f}
-	}
-	conformance.Run(t, local, opts)
+	conformance.Run(t, local, conformance.OptionsFromEnv(""))
 }
 
 func TestMain(m *testing.M) {

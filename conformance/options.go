@@ -3,6 +3,7 @@ package conformance
 import (
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -94,4 +95,19 @@ func (o Options) profileName() string {
 		return "all"
 	}
 	return string(framework.Core)
+}
+
+// OptionsFromEnv are the options the suite's test entries (go test ./e2e/…,
+// ./conformance) take from the environment: SEVEN_CONFORMANCE_PROFILE
+// (default profile), SEVEN_CONFORMANCE_FOCUS (one ID or area) and
+// SEVEN_CONFORMANCE_REPORT_DIR.
+func OptionsFromEnv(profile string) Options {
+	o := Options{Profile: profile, ReportDir: os.Getenv("SEVEN_CONFORMANCE_REPORT_DIR")}
+	if p := os.Getenv("SEVEN_CONFORMANCE_PROFILE"); p != "" {
+		o.Profile = p
+	}
+	if f := os.Getenv("SEVEN_CONFORMANCE_FOCUS"); f != "" {
+		o.Focus = []string{f}
+	}
+	return o
 }

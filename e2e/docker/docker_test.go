@@ -43,10 +43,8 @@ func TestConformance(t *testing.T) {
 			dockertest.Terminate(t, c)
 		}
 	})
-	opts := conformance.Options{Profile: os.Getenv("SEVEN_CONFORMANCE_PROFILE"), ReportDir: dir}
-	if f := os.Getenv("SEVEN_CONFORMANCE_FOCUS"); f != "" {
-		opts.Focus = []string{f}
-	}
+	opts := conformance.OptionsFromEnv("")
+	opts.ReportDir = dir
 	r := conformance.Run(t, tgt, opts)
 	t.Logf("conformance on docker: %+v", r.Totals)
 }

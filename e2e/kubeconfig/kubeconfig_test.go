@@ -33,14 +33,8 @@ func TestKubeconfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := conformance.Options{
-		Profile:   os.Getenv("SEVEN_CONFORMANCE_PROFILE"),
-		ReportDir: os.Getenv("SEVEN_CONFORMANCE_REPORT_DIR"),
-		Timings:   target.TimingsOptions{File: os.Getenv("SEVEN_TIMINGS_FILE")},
-	}
-	if f := os.Getenv("SEVEN_CONFORMANCE_FOCUS"); f != "" {
-		opts.Focus = []string{f}
-	}
+	opts := conformance.OptionsFromEnv("")
+	opts.Timings = target.TimingsOptions{File: os.Getenv("SEVEN_TIMINGS_FILE")}
 	if repo := os.Getenv("SEVEN_FIXTURE_IMAGE"); repo != "" {
 		opts.Images = framework.ImagesFromRepository(repo)
 	}

@@ -23,11 +23,7 @@ func TestLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := conformance.Options{Profile: "core", ReportDir: os.Getenv("SEVEN_CONFORMANCE_REPORT_DIR")}
-	if f := os.Getenv("SEVEN_CONFORMANCE_FOCUS"); f != "" {
-		opts.Focus = []string{f}
-	}
-	conformance.Run(t, tgt, opts)
+	conformance.Run(t, tgt, conformance.OptionsFromEnv("core"))
 }
 
 func TestMain(m *testing.M) {

@@ -32,10 +32,8 @@ func TestUpstreamTarget(t *testing.T) {
 	}
 	dir := reportDir(t, cell)
 	tgt := upstream.NewTarget(upstream.TargetConfig{LogDir: dir, OutputDir: os.Getenv("SEVEN_UPSTREAM_OUTPUT")})
-	opts := conformance.Options{Profile: "core", ReportDir: dir}
-	if f := os.Getenv("SEVEN_CONFORMANCE_FOCUS"); f != "" {
-		opts.Focus = []string{f}
-	}
+	opts := conformance.OptionsFromEnv("core")
+	opts.ReportDir = dir
 	conformance.Run(t, tgt, opts)
 	if tgt.BootTime > 0 {
 		t.Logf("upstream cluster (1 control plane, 3 nodes) Ready in %s", tgt.BootTime.Round(100*time.Millisecond))
