@@ -63,7 +63,34 @@ func newF(ctx context.Context, env *Env, g Definition, caseName string) *F {
 	}
 	f.Namespace = created.Name
 	f.Logf("namespace %s created", f.Namespace)
+	if env.Capabilities.Has(target.Pods) {
+		f.awaitDefaultServiceAccount(ctx)
+	}
 	return f
+}
+
+// awaitDefaultServiceAccount waits, as upstream's e2e framework does, for
+// the namespace's default ServiceAccount: kube-apiserver's ServiceAccount
+// admission refuses pods until the controller made it, which can take
+// seconds while the controllers' watches reconnect (after an API server
+// restart). A cluster that never makes one is not failed here: after the
+// pod-start allowance the spec goes on, and its pods say what happens.
+func (f *F) awaitDefaultServiceAccount(ctx context.Context) {
+	deadline := time.Now().Add(f.PodStart())
+	for {
+		_, err := f.Client.CoreV1().ServiceAccounts(f.Namespace).Get(ctx, "default", metav1.GetOptions{})
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			f.Logf("no default ServiceAccount in %s after %s (%v); going on", f.Namespace, f.PodStart(), err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // Logf records a line in the timeline and writes it to GinkgoWriter.

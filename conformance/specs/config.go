@@ -25,7 +25,8 @@ var _ = framework.Guarantee("CF-1", cf1, framework.Core, podsOnly, func(ctx cont
 	}, metav1.CreateOptions{})
 	f.NoError(err, "create Secret")
 
-	pod := f.Pod("consumer")
+	// Ready once it serves: the spec reads it over HTTP at once.
+	pod := f.Pod("consumer", framework.WithReadiness())
 	c := &pod.Spec.Containers[0]
 	c.Env = append(c.Env,
 		corev1.EnvVar{Name: "COLOR", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "settings"}, Key: "color"}}},

@@ -106,8 +106,11 @@ func post(ctx context.Context, f *framework.F, pod *corev1.Pod, path string) {
 }
 
 // clientPod starts a fixture pod to run requests from, optionally pinned.
+// It has a readiness probe, so that Ready means its server listens: specs
+// also read from it over HTTP (a pod without one is Ready as soon as its
+// process starts, a few milliseconds before it listens).
 func clientPod(ctx context.Context, f *framework.F, name string, opts ...framework.PodOption) *corev1.Pod {
 	GinkgoHelper()
-	expect.CreatePod(ctx, f, f.Pod(name, opts...))
+	expect.CreatePod(ctx, f, f.Pod(name, append([]framework.PodOption{framework.WithReadiness()}, opts...)...))
 	return expect.PodRunning(ctx, f, name)
 }
