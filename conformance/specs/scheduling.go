@@ -191,6 +191,30 @@ func taint(ctx context.Context, f *framework.F, node string, t corev1.Taint) {
 	})
 }
 
+// repel creates a pod pinned to a node just tainted NoSchedule and returns
+// its name once the scheduler has refused it. A scheduler follows the nodes
+// through a watch, so a pod created in the same instant as the taint may
+// be bound before the scheduler has seen it, upstream's as Seven's: such a
+// pod is deleted and another created. One that ignores the taint binds
+// every one, and the spec fails at the third.
+func repel(ctx context.Context, f *framework.F, sel map[string]string) string {
+	GinkgoHelper()
+	const attempts = 3
+	for i := 1; ; i++ {
+		name := fmt.Sprintf("repelled-%d", i)
+		expect.CreatePod(ctx, f, f.Pod(name, framework.WithNodeSelector(sel)))
+		p := expect.PodMatches(ctx, f, name, "bound or Unschedulable", f.PodStart(), func(p *corev1.Pod) bool {
+			return p.Spec.NodeName != "" || unschedulable(p)
+		})
+		if p.Spec.NodeName == "" {
+			return name
+		}
+		Expect(i).To(BeNumerically("<", attempts), "%d pods created after the NoSchedule taint were all bound to the tainted node %s", attempts, p.Spec.NodeName)
+		f.Logf("pod %s was bound to %s before the scheduler saw the taint; creating another", name, p.Spec.NodeName)
+		f.NoError(f.Client.CoreV1().Pods(f.Namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))}), "delete %s", name)
+	}
+}
+
 var _ = framework.Guarantee("SC-3", sc3, framework.Core, caps("pods", "node-lifecycle"), func(ctx context.Context, f *framework.F) {
 	node := expect.SchedulableNodes(ctx, f, 1)[0].Name
 	sel := pinLabel(ctx, f, node)
@@ -204,11 +228,11 @@ var _ = framework.Guarantee("SC-3", sc3, framework.Core, caps("pods", "node-life
 	expect.PodRunning(ctx, f, "tolerates-noexecute")
 
 	taint(ctx, f, node, corev1.Taint{Key: key, Value: "x", Effect: corev1.TaintEffectNoSchedule})
-	expect.CreatePod(ctx, f, f.Pod("repelled", framework.WithNodeSelector(sel)))
 	expect.CreatePod(ctx, f, f.Pod("admitted", framework.WithNodeSelector(sel), tolerate(corev1.TaintEffectNoSchedule)))
+	repelled := repel(ctx, f, sel)
 	p := expect.PodRunning(ctx, f, "admitted")
 	Expect(p.Spec.NodeName).To(Equal(node))
-	stayPending(ctx, f, "repelled")
+	stayPending(ctx, f, repelled)
 	b, err := f.Client.CoreV1().Pods(f.Namespace).Get(ctx, "before", metav1.GetOptions{})
 	f.NoError(err, "get before")
 	Expect(b.DeletionTimestamp).To(BeNil(), "NoSchedule does not evict running pods")
