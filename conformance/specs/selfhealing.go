@@ -11,6 +11,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	"github.com/project-seven/seven/conformance/expect"
@@ -122,22 +123,26 @@ var _ = framework.Guarantee("SH-3", sh3, framework.Core, caps("pods", "replicase
 	_, err := f.Client.AppsV1().ReplicaSets(f.Namespace).Create(ctx, replicaSet(f, "rs", 2), metav1.CreateOptions{})
 	f.NoError(err, "create ReplicaSet rs")
 	pods := expect.PodsReady(ctx, f, "app=rs", 2, f.Bound(f.PodStart()))
-	victim := pods[0].DeepCopy()
-	// A pod whose node reports it Failed (as after an eviction) no longer counts.
-	victim.Status.Phase = corev1.PodFailed
-	victim.Status.Reason = "Evicted"
-	victim.Status.Message = "failed by the conformance suite (SH-3)"
-	_, err = f.Client.CoreV1().Pods(f.Namespace).UpdateStatus(ctx, victim, metav1.UpdateOptions{})
-	f.NoError(err, "mark pod %s Failed", victim.Name)
-	f.Logf("marked pod %s Failed", victim.Name)
-	expect.PodsMatch(ctx, f, "app=rs", "2 ready pods besides the failed one", f.Bound(f.PodStart()), func(ps []corev1.Pod) bool {
-		ready := 0
+	victim := pods[0]
+	// The pod fails for real: its node kills it and reports it Failed
+	// (DeadlineExceeded) once an activeDeadlineSeconds shorter than its age
+	// is set, a change the API allows on a running pod. (Writing Failed
+	// into its status instead is overwritten by a real kubelet, which owns
+	// the status of a pod it runs.) A Failed pod no longer counts.
+	_, err = f.Client.CoreV1().Pods(f.Namespace).Patch(ctx, victim.Name, types.MergePatchType, []byte(`{"spec":{"activeDeadlineSeconds":1}}`), metav1.PatchOptions{})
+	f.NoError(err, "set activeDeadlineSeconds on pod %s", victim.Name)
+	f.Logf("set activeDeadlineSeconds: 1 on pod %s", victim.Name)
+	expect.PodsMatch(ctx, f, "app=rs", "the victim Failed and 2 ready pods besides it", f.Bound(f.PodStart()), func(ps []corev1.Pod) bool {
+		ready, failed := 0, false
 		for _, p := range ps {
-			if p.Name != victim.Name && expect.Live(&p) && expect.PodReady(&p) {
+			switch {
+			case p.Name == victim.Name:
+				failed = p.Status.Phase == corev1.PodFailed
+			case expect.Live(&p) && expect.PodReady(&p):
 				ready++
 			}
 		}
-		return ready == 2
+		return failed && ready == 2
 	})
 }, framework.Case("failed"))
 
