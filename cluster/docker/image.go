@@ -69,20 +69,20 @@ func EnsureImage(ctx context.Context, src ImageSource, log *slog.Logger) (string
 }
 
 // EnsureClusterImage builds (or finds) the node image a cluster made with
-// opts would use, so that a boot timed afterwards does not include it.
-func EnsureClusterImage(ctx context.Context, opts ...Option) error {
+// opts would use and returns its tag: WithImage(tag) then boots without
+// building or hashing anything, as a timed boot should.
+func EnsureClusterImage(ctx context.Context, opts ...Option) (string, error) {
 	cfg := DefaultConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if err := cfg.validate(); err != nil {
-		return err
+		return "", err
 	}
 	if cfg.Image != "" {
-		return nil
+		return cfg.Image, nil
 	}
-	_, err := EnsureImage(ctx, cfg.Binaries, cfg.Logger)
-	return err
+	return EnsureImage(ctx, cfg.Binaries, cfg.Logger)
 }
 
 func ensureImage(ctx context.Context, cli *client.Client, src ImageSource, log *slog.Logger) (string, error) {

@@ -46,10 +46,12 @@ func BenchmarkDockerClusters(b *testing.B) {
 				}
 				opts = append(opts, docker.WithFlavour(f))
 			}
-			// A first boot builds the image; the measured one finds it.
-			if err := docker.EnsureClusterImage(ctx, opts...); err != nil {
+			// The image is built (or found) first; the measured boot uses it.
+			tag, err := docker.EnsureClusterImage(ctx, opts...)
+			if err != nil {
 				b.Fatal(err)
 			}
+			opts = append(opts, docker.WithImage(tag))
 			b.ResetTimer()
 			start := time.Now()
 			c, err := docker.NewCluster(ctx, opts...)
