@@ -3,11 +3,9 @@ package replicaset
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -127,22 +125,21 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 }
 
 func (c *Controller) updateStatus(ctx context.Context, rs *appsv1.ReplicaSet, st appsv1.ReplicaSetStatus) error {
-	for attempt := 0; ; attempt++ {
-		if equality.Semantic.DeepEqual(rs.Status, st) {
-			return nil
-		}
-		next := rs.DeepCopy()
-		next.Status = st
-		_, err := c.Client.AppsV1().ReplicaSets(rs.Namespace).UpdateStatus(ctx, next, metav1.UpdateOptions{})
-		if err == nil || apierrors.IsNotFound(err) {
-			return nil
-		}
-		if !apierrors.IsConflict(err) || attempt > 0 {
-			return fmt.Errorf("update status: %w", err)
-		}
-		if rs, err = c.Client.AppsV1().ReplicaSets(rs.Namespace).Get(ctx, rs.Name, metav1.GetOptions{}); err != nil {
-			return fmt.Errorf("update status: %w", err)
-		}
-		st.ObservedGeneration = min(st.ObservedGeneration, rs.Generation)
-	}
+	api := c.Client.AppsV1().ReplicaSets(rs.Namespace)
+	return controllers.UpdateStatus(ctx, rs, st, controllers.StatusWrite[*appsv1.ReplicaSet, appsv1.ReplicaSetStatus]{
+		Status: func(rs *appsv1.ReplicaSet) appsv1.ReplicaSetStatus { return rs.Status },
+		Update: func(ctx context.Context, rs *appsv1.ReplicaSet, st appsv1.ReplicaSetStatus) error {
+			next := rs.DeepCopy()
+			next.Status = st
+			_, err := api.UpdateStatus(ctx, next, metav1.UpdateOptions{})
+			return err
+		},
+		Get: func(ctx context.Context, rs *appsv1.ReplicaSet) (*appsv1.ReplicaSet, error) {
+			return api.Get(ctx, rs.Name, metav1.GetOptions{})
+		},
+		Rebase: func(rs *appsv1.ReplicaSet, st appsv1.ReplicaSetStatus) appsv1.ReplicaSetStatus {
+			st.ObservedGeneration = min(st.ObservedGeneration, rs.Generation)
+			return st
+		},
+	})
 }

@@ -3,10 +3,8 @@ package replicationcontroller
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -122,22 +120,21 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 }
 
 func (c *Controller) updateStatus(ctx context.Context, rc *corev1.ReplicationController, st corev1.ReplicationControllerStatus) error {
-	for attempt := 0; ; attempt++ {
-		if equality.Semantic.DeepEqual(rc.Status, st) {
-			return nil
-		}
-		next := rc.DeepCopy()
-		next.Status = st
-		_, err := c.Client.CoreV1().ReplicationControllers(rc.Namespace).UpdateStatus(ctx, next, metav1.UpdateOptions{})
-		if err == nil || apierrors.IsNotFound(err) {
-			return nil
-		}
-		if !apierrors.IsConflict(err) || attempt > 0 {
-			return fmt.Errorf("update status: %w", err)
-		}
-		if rc, err = c.Client.CoreV1().ReplicationControllers(rc.Namespace).Get(ctx, rc.Name, metav1.GetOptions{}); err != nil {
-			return fmt.Errorf("update status: %w", err)
-		}
-		st.ObservedGeneration = min(st.ObservedGeneration, rc.Generation)
-	}
+	api := c.Client.CoreV1().ReplicationControllers(rc.Namespace)
+	return controllers.UpdateStatus(ctx, rc, st, controllers.StatusWrite[*corev1.ReplicationController, corev1.ReplicationControllerStatus]{
+		Status: func(rc *corev1.ReplicationController) corev1.ReplicationControllerStatus { return rc.Status },
+		Update: func(ctx context.Context, rc *corev1.ReplicationController, st corev1.ReplicationControllerStatus) error {
+			next := rc.DeepCopy()
+			next.Status = st
+			_, err := api.UpdateStatus(ctx, next, metav1.UpdateOptions{})
+			return err
+		},
+		Get: func(ctx context.Context, rc *corev1.ReplicationController) (*corev1.ReplicationController, error) {
+			return api.Get(ctx, rc.Name, metav1.GetOptions{})
+		},
+		Rebase: func(rc *corev1.ReplicationController, st corev1.ReplicationControllerStatus) corev1.ReplicationControllerStatus {
+			st.ObservedGeneration = min(st.ObservedGeneration, rc.Generation)
+			return st
+		},
+	})
 }

@@ -10,7 +10,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -280,28 +279,27 @@ func (c *Controller) create(ctx context.Context, set *appsv1.StatefulSet, pod *c
 }
 
 func (c *Controller) updateStatus(ctx context.Context, set *appsv1.StatefulSet, st appsv1.StatefulSetStatus) error {
-	for attempt := 0; ; attempt++ {
-		if equality.Semantic.DeepEqual(set.Status, st) {
-			return nil
-		}
-		next := set.DeepCopy()
-		next.Status = st
-		_, err := c.Client.AppsV1().StatefulSets(set.Namespace).UpdateStatus(ctx, next, metav1.UpdateOptions{})
-		if err == nil || apierrors.IsNotFound(err) {
-			return nil
-		}
-		if !apierrors.IsConflict(err) || attempt > 0 {
-			return fmt.Errorf("update status: %w", err)
-		}
-		if set, err = c.Client.AppsV1().StatefulSets(set.Namespace).Get(ctx, set.Name, metav1.GetOptions{}); err != nil {
-			return fmt.Errorf("update status: %w", err)
-		}
-		st.ObservedGeneration = min(st.ObservedGeneration, set.Generation)
-		// A collision counted meanwhile stays counted.
-		if set.Status.CollisionCount != nil && (st.CollisionCount == nil || *st.CollisionCount < *set.Status.CollisionCount) {
-			st.CollisionCount = set.Status.CollisionCount
-		}
-	}
+	api := c.Client.AppsV1().StatefulSets(set.Namespace)
+	return controllers.UpdateStatus(ctx, set, st, controllers.StatusWrite[*appsv1.StatefulSet, appsv1.StatefulSetStatus]{
+		Status: func(set *appsv1.StatefulSet) appsv1.StatefulSetStatus { return set.Status },
+		Update: func(ctx context.Context, set *appsv1.StatefulSet, st appsv1.StatefulSetStatus) error {
+			next := set.DeepCopy()
+			next.Status = st
+			_, err := api.UpdateStatus(ctx, next, metav1.UpdateOptions{})
+			return err
+		},
+		Get: func(ctx context.Context, set *appsv1.StatefulSet) (*appsv1.StatefulSet, error) {
+			return api.Get(ctx, set.Name, metav1.GetOptions{})
+		},
+		Rebase: func(set *appsv1.StatefulSet, st appsv1.StatefulSetStatus) appsv1.StatefulSetStatus {
+			st.ObservedGeneration = min(st.ObservedGeneration, set.Generation)
+			// A collision counted meanwhile stays counted.
+			if set.Status.CollisionCount != nil && (st.CollisionCount == nil || *st.CollisionCount < *set.Status.CollisionCount) {
+				st.CollisionCount = set.Status.CollisionCount
+			}
+			return st
+		},
+	})
 }
 
 // prune keeps at most revisionHistoryLimit revisions besides the current
